@@ -1,0 +1,80 @@
+"""The ``jupyter repro`` command line: a thin edge over the library.
+
+Each subcommand lives in ``jupyter_repro/commands/<name>.py`` with ``HELP``, ``add_arguments(parser)``
+and ``run(args) -> int``. Only the chosen subcommand's module is imported, and command modules import
+the heavy machinery (nbformat, papermill, sqlite-utils) inside ``run``, so ``jupyter repro --help``
+stays fast. A :class:`ReproError` becomes one line on stderr and its exit code (2); nothing else is
+caught, because anything else is a bug whose traceback we want to see.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+from types import ModuleType
+
+from jupyter_repro._version import __version__
+
+# name -> one-line help; the order is the order shown in --help.
+SUBCOMMANDS: dict[str, str] = {}
+
+PROG = "jupyter repro"
+
+
+def _command_module(name: str) -> ModuleType:
+    return importlib.import_module(f"jupyter_repro.commands.{name}")
+
+
+def add_common_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options every subcommand accepts."""
+    parser.add_argument(
+        "--home",
+        metavar="DIR",
+        default=None,
+        help="repro home directory (default: nearest .repro/ above the notebook; env JUPYTER_REPRO_HOME)",
+    )
+
+
+def build_parser(selected: str | None) -> argparse.ArgumentParser:
+    """Build the parser; only ``selected`` gets its full set of arguments (lazy imports)."""
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Turn Jupyter notebooks into reproducible, cached pipelines and prove they reproduce.",
+    )
+    parser.add_argument("--version", action="version", version=f"jupyter-repro {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, help_text in SUBCOMMANDS.items():
+        sub = subparsers.add_parser(name, help=help_text, description=help_text)
+        if name == selected:
+            module = _command_module(name)
+            module.add_arguments(sub)
+            add_common_arguments(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``jupyter-repro`` console script."""
+    from jupyter_repro.errors import ReproError
+
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    selected = next((a for a in args_list if not a.startswith("-")), None)
+    parser = build_parser(selected if selected in SUBCOMMANDS else None)
+    args = parser.parse_args(args_list)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    try:
+        code: int = _command_module(args.command).run(args)
+    except ReproError as error:
+        print(f"jupyter repro {args.command}: error: {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print(f"jupyter repro {args.command}: interrupted", file=sys.stderr)
+        return 130
+    return code
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Subcommands of ``jupyter repro``: one module each, imported only when chosen."""

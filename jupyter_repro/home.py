@@ -1,0 +1,42 @@
+"""Where jupyter-repro keeps its state: the repro home.
+
+The repro home is a ``.repro/`` directory found the way git finds ``.git``: the nearest ancestor of the
+notebook's folder that has one; if none has, a new one is created beside the notebook. ``--home DIR``
+or the environment variable ``JUPYTER_REPRO_HOME`` name the home directory itself and take precedence.
+Keeping the lookup in one function means the CLI, the server and exported jobs always agree.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+HOME_DIRNAME = ".repro"
+HOME_ENV = "JUPYTER_REPRO_HOME"
+
+
+def find_home(start: Path | None = None, explicit: str | os.PathLike[str] | None = None) -> Path:
+    """Return the repro home for a notebook (or folder) ``start``, creating it when needed."""
+    chosen = explicit if explicit is not None else os.environ.get(HOME_ENV) or None
+    if chosen is not None:
+        home = Path(chosen).expanduser().resolve()
+    else:
+        folder = _folder_of(start)
+        home = _nearest_existing_home(folder) or folder / HOME_DIRNAME
+    home.mkdir(parents=True, exist_ok=True)
+    return home
+
+
+def _folder_of(start: Path | None) -> Path:
+    if start is None:
+        return Path.cwd().resolve()
+    start = start.expanduser().resolve()
+    return start if start.is_dir() else start.parent
+
+
+def _nearest_existing_home(folder: Path) -> Path | None:
+    for candidate in (folder, *folder.parents):
+        home = candidate / HOME_DIRNAME
+        if home.is_dir():
+            return home
+    return None

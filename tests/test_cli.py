@@ -1,0 +1,48 @@
+"""The ``jupyter repro`` entry point itself, through the real console script and ``jupyter`` dispatch."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import REPO, console_script
+
+from jupyter_repro import __version__
+from jupyter_repro.cli import SUBCOMMANDS, build_parser
+
+
+def test_console_script_prints_help_and_lists_every_subcommand() -> None:
+    result = subprocess.run([*console_script(), "--help"], capture_output=True, text=True, check=False)
+    assert result.returncode == 0
+    assert result.stdout.startswith("usage: jupyter repro")
+    for name in SUBCOMMANDS:
+        assert name in result.stdout
+
+
+def test_jupyter_dispatches_repro_to_the_console_script() -> None:
+    jupyter = Path(sys.executable).parent / "jupyter"
+    result = subprocess.run([str(jupyter), "repro", "--version"], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"jupyter-repro {__version__}"
+
+
+def test_every_subcommand_has_help_text() -> None:
+    # as sqlite-utils does: a command without help is a bug
+    for name, help_text in SUBCOMMANDS.items():
+        assert help_text.strip(), name
+        sub_help = build_parser(name).format_help()
+        assert name in sub_help
+
+
+def test_unknown_subcommand_is_a_usage_error() -> None:
+    result = subprocess.run([*console_script(), "frobnicate"], capture_output=True, text=True, check=False)
+    assert result.returncode == 2
+    assert "invalid choice" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_python_and_javascript_versions_agree() -> None:
+    package = json.loads((REPO / "package.json").read_text(encoding="utf-8"))
+    assert package["version"] == __version__
