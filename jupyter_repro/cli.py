@@ -18,7 +18,12 @@ from types import ModuleType
 from jupyter_repro._version import __version__
 
 # name -> one-line help; the order is the order shown in --help.
-SUBCOMMANDS: dict[str, str] = {}
+SUBCOMMANDS: dict[str, str] = {
+    "log": "list recorded runs and verifications, newest first",
+    "show": "show one recorded run: parameters, seed, environment, steps and cell verdicts",
+    "diff": "compare two recorded runs: parameters, code, data files, packages, seed",
+    "env": "show the environment (interpreter, platform, packages) of the kernel that would run a notebook",
+}
 
 PROG = "jupyter repro"
 
@@ -54,9 +59,20 @@ def build_parser(selected: str | None) -> argparse.ArgumentParser:
     return parser
 
 
+def _skip_slow_optional_imports() -> None:
+    """Keep jsonschema from importing ``rfc3987_syntax`` (1.5 s: it builds a grammar at import).
+
+    nbformat imports jsonschema, which loads that optional IRI format checker if it is installed;
+    nbformat's schema never uses the ``iri`` format, so the CLI process does without it.
+    """
+    sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``jupyter-repro`` console script."""
     from jupyter_repro.errors import ReproError
+
+    _skip_slow_optional_imports()
 
     args_list = list(sys.argv[1:] if argv is None else argv)
     selected = next((a for a in args_list if not a.startswith("-")), None)

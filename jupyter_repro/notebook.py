@@ -6,6 +6,7 @@ changed by ``verify --stamp``, which goes through :func:`write_notebook_atomical
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import tempfile
@@ -51,6 +52,7 @@ def load_notebook(path: str | os.PathLike[str]) -> Any:
 
 def _validated(data: Any, shown: str) -> Any:
     import nbformat
+    from nbformat.v4.rwbase import rejoin_lines
 
     if not isinstance(data, dict) or "cells" not in data or "nbformat" not in data:
         raise NotebookError("not a Jupyter notebook (no 'cells'/'nbformat' keys)", notebook=shown)
@@ -64,6 +66,8 @@ def _validated(data: Any, shown: str) -> Any:
     try:
         notebook = nbformat.from_dict(data)  # type: ignore[no-untyped-call]
         nbformat.validate(notebook)
+        # on disk, multi-line strings may be lists of lines; in memory they are always one string
+        notebook = rejoin_lines(notebook)  # type: ignore[no-untyped-call]
     except nbformat.ValidationError as error:
         message = str(error.message) if hasattr(error, "message") else str(error)
         raise NotebookError(f"not a valid notebook: {message.splitlines()[0]}", notebook=shown) from None
@@ -82,7 +86,16 @@ def write_notebook_atomically(notebook: Any, path: str | os.PathLike[str]) -> No
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             nbformat.write(notebook, handle)  # type: ignore[no-untyped-call]
+        os.chmod(tmp_name, _default_file_mode())
         os.replace(tmp_name, target)
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
         raise
+
+
+@functools.cache
+def _default_file_mode() -> int:
+    """The mode a plain ``open(..., "w")`` would give (mkstemp's files are private, 0600)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask

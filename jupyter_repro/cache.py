@@ -1,0 +1,374 @@
+"""The artifact store in the repro home: content-addressed blobs and step cache entries.
+
+Layout under ``<home>/cache/``::
+
+    blobs/<algorithm>/<2 hex>/<62 hex>   immutable content, named by its digest
+    entries/<algorithm>-<hex>.json       one cache entry per step key
+    tmp/                                 temporary names; every write lands here first
+
+Every file is written under a temporary name and renamed into place (``os.replace``), so a crash
+leaves at worst a stray file in ``tmp/``, never a half blob or half entry. Nothing read back is
+trusted: a blob is re-hashed on every read and an entry carries a checksum of its own content. A
+missing or damaged blob or entry reads as "absent" (None / False), so the caller recomputes the step;
+no exception about the store's content escapes this module.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from jupyter_repro import hashing
+
+CACHE_DIRNAME = "cache"
+ENTRY_FORMAT = 1
+MANIFEST_FORMAT = 1
+
+_DIGEST = re.compile(r"^(blake3|sha256):([0-9a-f]{64})$")
+_KEY = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,199}$")
+_SUFFIX = re.compile(r"^\.[A-Za-z0-9]{1,16}$")
+
+CurrentHash = Callable[[str], "str | None"]
+
+
+class _CorruptBlob(Exception):
+    """A blob is missing or no longer matches its digest. Never leaves this module: callers get None."""
+
+
+@dataclass(frozen=True)
+class CacheEntry:
+    """What one execution of a step produced, enough to replay it without running.
+
+    ``outputs`` maps a code cell's index in the notebook to its nbformat output dicts.
+    ``variables`` maps each stored output variable to ``{"blob", "serializer", "file", "type", ...}``;
+    ``unstored`` names the output variables that could not be stored, with the reason.
+    ``reads``/``writes`` are ``(absolute path, digest)`` of the files the step read and wrote.
+    """
+
+    key: str
+    step: str
+    outputs: dict[int, list[dict[str, Any]]]
+    variables: dict[str, dict[str, Any]]
+    reads: tuple[tuple[str, str], ...] = ()
+    writes: tuple[tuple[str, str], ...] = ()
+    duration: float = 0.0
+    unstored: dict[str, str] = field(default_factory=dict)
+    created: float = field(default_factory=time.time)
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON form stored in ``entries/`` (cell indexes become strings, as JSON requires)."""
+        return {
+            "key": self.key,
+            "step": self.step,
+            "created": self.created,
+            "duration": self.duration,
+            "outputs": {str(index): outputs for index, outputs in self.outputs.items()},
+            "variables": self.variables,
+            "unstored": self.unstored,
+            "reads": [list(pair) for pair in self.reads],
+            "writes": [list(pair) for pair in self.writes],
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> CacheEntry:
+        """Rebuild an entry; raises ValueError, TypeError or KeyError when the data is malformed."""
+        variables = {str(name): dict(record) for name, record in data["variables"].items()}
+        return cls(
+            key=str(data["key"]),
+            step=str(data["step"]),
+            created=float(data["created"]),
+            duration=float(data["duration"]),
+            outputs={int(index): list(outputs) for index, outputs in data["outputs"].items()},
+            variables=variables,
+            unstored={str(name): str(reason) for name, reason in data["unstored"].items()},
+            reads=_pairs(data["reads"]),
+            writes=_pairs(data["writes"]),
+        )
+
+
+def _pairs(items: Iterable[Sequence[str]]) -> tuple[tuple[str, str], ...]:
+    pairs = []
+    for path, digest in items:
+        if not isinstance(path, str) or not isinstance(digest, str):
+            raise TypeError("a recorded file must be a (path, digest) pair of strings")
+        pairs.append((path, digest))
+    return tuple(pairs)
+
+
+def _digest_chunks(algorithm: str, chunks: Iterable[bytes]) -> str | None:
+    """Digest of chunks with the named algorithm, or None if this process cannot compute it."""
+    if algorithm == hashing.ALGORITHM:
+        return hashing.hash_chunks(chunks)
+    if algorithm == "sha256":
+        hasher = hashlib.sha256()
+        for chunk in chunks:
+            hasher.update(chunk)
+        return f"sha256:{hasher.hexdigest()}"
+    return None
+
+
+def _read_chunks(handle: BinaryIO) -> Iterator[bytes]:
+    return iter(lambda: handle.read(hashing.CHUNK_SIZE), b"")
+
+
+def _tee(chunks: Iterable[bytes], sink: BinaryIO) -> Iterator[bytes]:
+    """Pass chunks through while writing them to ``sink`` (hash and copy in one read)."""
+    for chunk in chunks:
+        sink.write(chunk)
+        yield chunk
+
+
+def _unlink(path: str | Path) -> None:
+    Path(path).unlink(missing_ok=True)
+
+
+class ArtifactStore:
+    """Blobs and cache entries under ``<home>/cache``; safe against crashes and damaged files."""
+
+    def __init__(self, home: str | os.PathLike[str]) -> None:
+        self.root = Path(home) / CACHE_DIRNAME
+        self.blobs = self.root / "blobs"
+        self.entries = self.root / "entries"
+        self.tmp = self.root / "tmp"
+
+    # ---------------------------------------------------------------------------------------- blobs
+
+    def blob_path(self, digest: str) -> Path | None:
+        """Where a blob lives, or None for a string that is not a digest (never a path outside)."""
+        match = _DIGEST.match(digest) if isinstance(digest, str) else None
+        if match is None:
+            return None
+        algorithm, hexdigest = match.groups()
+        return self.blobs / algorithm / hexdigest[:2] / hexdigest[2:]
+
+    def put_bytes(self, data: bytes) -> str:
+        """Store bytes; return their digest."""
+        digest = hashing.hash_bytes(data)
+        temp = self._temp_file()
+        try:
+            temp.write_bytes(data)
+            self._install(temp, digest)
+        finally:
+            _unlink(temp)
+        return digest
+
+    def put_file(self, path: str | os.PathLike[str], *, move: bool = False, digest: str | None = None) -> str:
+        """Store a file's content; return its digest.
+
+        ``move=True`` renames the file into the store (for artifacts the kernel just wrote under the
+        repro home); otherwise it is copied. ``digest``, when given, is trusted instead of hashing the
+        file again (the kernel hashed it while writing); every read verifies it anyway. An existing
+        blob is always replaced, so a damaged blob is repaired by the next run that produces it.
+        """
+        source = Path(path)
+        if move:
+            known = digest if digest is not None and self.blob_path(digest) else hashing.hash_file(source)
+            try:
+                self._install(source, known)
+                return known
+            except OSError:
+                pass  # another file system: copy below, then drop the source
+        temp = self._temp_file()
+        try:
+            with source.open("rb") as reader, temp.open("wb") as writer:
+                copied = hashing.hash_chunks(_tee(_read_chunks(reader), writer))
+            self._install(temp, copied)
+        finally:
+            _unlink(temp)
+        if move:
+            _unlink(source)
+        return copied
+
+    def read_blob(self, digest: str) -> bytes | None:
+        """A blob's bytes if it exists and matches its digest, else None (the caller recomputes)."""
+        path = self.blob_path(digest)
+        if path is None:
+            return None
+        try:
+            data = path.read_bytes()
+        except OSError:
+            return None
+        return data if _digest_chunks(digest.split(":", 1)[0], [data]) == digest else None
+
+    def verify_blob(self, digest: str) -> bool:
+        """Whether a blob exists and its content still has its digest (reads the whole blob)."""
+        path = self.blob_path(digest)
+        if path is None:
+            return False
+        try:
+            with path.open("rb") as handle:
+                return _digest_chunks(digest.split(":", 1)[0], _read_chunks(handle)) == digest
+        except OSError:
+            return False
+
+    def copy_blob(self, digest: str, dest: str | os.PathLike[str]) -> bool:
+        """Copy a verified blob to ``dest`` atomically; False (and no ``dest`` change) if damaged."""
+        target = Path(dest)
+        temp: Path | None = None
+        try:
+            fd, name = tempfile.mkstemp(prefix=".tmp-", dir=target.parent)
+            temp = Path(name)
+            with os.fdopen(fd, "wb") as writer:
+                self._copy_verified(digest, writer)
+            os.replace(temp, target)
+            return True
+        except (_CorruptBlob, OSError):
+            return False
+        finally:
+            if temp is not None:
+                _unlink(temp)
+
+    def _copy_verified(self, digest: str, writer: BinaryIO) -> None:
+        path = self.blob_path(digest)
+        if path is None:
+            raise _CorruptBlob(f"not a digest: {digest!r}")
+        try:
+            with path.open("rb") as reader:
+                copied = _digest_chunks(digest.split(":", 1)[0], _tee(_read_chunks(reader), writer))
+        except FileNotFoundError as error:
+            raise _CorruptBlob(f"missing blob {digest}") from error
+        if copied != digest:
+            raise _CorruptBlob(f"blob {digest} has content {copied}")
+
+    def _install(self, source: Path, digest: str) -> None:
+        target = self.blob_path(digest)
+        if target is None:
+            raise ValueError(f"not a digest: {digest!r}")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(source, target)
+
+    def _temp_file(self) -> Path:
+        self.tmp.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix="tmp-", dir=self.tmp)
+        os.close(fd)
+        return Path(name)
+
+    # -------------------------------------------------------------------------------------- entries
+
+    def entry_path(self, key: str) -> Path | None:
+        """Where an entry lives, or None for a key that cannot be a file name."""
+        if not isinstance(key, str) or not _KEY.match(key):
+            return None
+        return self.entries / f"{key.replace(':', '-')}.json"
+
+    def save_entry(self, entry: CacheEntry) -> None:
+        """Write an entry atomically, with a checksum of its content."""
+        path = self.entry_path(entry.key)
+        if path is None:
+            raise ValueError(f"cache key cannot name a file: {entry.key!r}")
+        body = entry.to_json()
+        document = {"format": ENTRY_FORMAT, "checksum": hashing.hash_json(body), "entry": body}
+        temp = self._temp_file()
+        try:
+            temp.write_text(json.dumps(document, sort_keys=True), encoding="utf-8")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(temp, path)
+        finally:
+            _unlink(temp)
+
+    def load_entry(self, key: str) -> CacheEntry | None:
+        """The entry for ``key``, or None if absent, unreadable, damaged or of another format."""
+        path = self.entry_path(key)
+        if path is None:
+            return None
+        try:
+            document = json.loads(path.read_text(encoding="utf-8"))
+            body = document["entry"]
+            if document["format"] != ENTRY_FORMAT or document["checksum"] != hashing.hash_json(body):
+                return None
+            entry = CacheEntry.from_json(body)
+        except (OSError, ValueError, TypeError, KeyError, AttributeError):
+            return None
+        return entry if entry.key == key else None
+
+    def remove_entry(self, key: str) -> bool:
+        """Delete an entry (its blobs stay, other entries may share them); True if one was removed."""
+        path = self.entry_path(key)
+        if path is None:
+            return False
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            return False
+        return True
+
+    def entry_is_valid(
+        self, entry: CacheEntry, current_hash: CurrentHash, *, check_writes: bool = True
+    ) -> bool:
+        """Whether replaying ``entry`` gives what running the step would give now.
+
+        Every file the step read must still have its recorded digest (``current_hash(path)``, None
+        for a missing file), and every stored variable's blob must exist and verify. With
+        ``check_writes`` (default) the files it wrote must also be unchanged: a cached step does not
+        recreate its files, so if one was deleted or changed the step has to run again.
+        """
+        recorded = list(entry.reads) + (list(entry.writes) if check_writes else [])
+        for path, digest in recorded:
+            try:
+                if current_hash(path) != digest:
+                    return False
+            except Exception:  # the caller's hasher failing on a strange file means "changed"
+                return False
+        return all(self.verify_blob(str(record.get("blob"))) for record in entry.variables.values())
+
+    # ---------------------------------------------------------------------- kernel manifests (transport)
+
+    def ingest_outputs(self, manifest: Mapping[str, Any]) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
+        """Move the files of an epilogue's variable manifest into the store.
+
+        Returns ``(variables, unstored)`` for a :class:`CacheEntry`: each variable's record with its
+        blob digest, and the names the kernel could not store (or whose file is gone) with reasons.
+        The kernel's own hash is trusted only when it used this process's algorithm.
+        """
+        directory = Path(str(manifest.get("dir") or ""))
+        variables: dict[str, dict[str, Any]] = {}
+        unstored = {str(name): str(reason) for name, reason in dict(manifest.get("errors") or {}).items()}
+        for name, record in dict(manifest.get("variables") or {}).items():
+            kernel_hash = record.get("hash")
+            trusted = kernel_hash if str(kernel_hash).startswith(f"{hashing.ALGORITHM}:") else None
+            try:
+                blob = self.put_file(directory / record["file"], move=True, digest=trusted)
+            except (OSError, KeyError, TypeError) as error:
+                unstored[name] = f"artifact not stored: {error}"
+                continue
+            kept = {field: value for field, value in record.items() if field not in ("hash", "file")}
+            variables[name] = {**kept, "blob": blob, "file": Path(record["file"]).name}
+        return variables, unstored
+
+    def materialize_inputs(
+        self, entry: CacheEntry, names: Iterable[str], dest_dir: str | os.PathLike[str]
+    ) -> dict[str, Any] | None:
+        """Copy the verified blobs of ``names`` into ``dest_dir``; return the manifest for the kernel.
+
+        Files are named by digest, so inputs from several entries can share one folder and their
+        manifests' ``variables`` can be merged. Returns None if a name is not stored in the entry or
+        its blob is missing or damaged: the upstream step must be recomputed.
+        """
+        folder = Path(dest_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+        variables: dict[str, Any] = {}
+        for name in names:
+            record = entry.variables.get(name)
+            if record is None:
+                return None
+            target = self._input_file(folder, record)
+            if target is None or not self.copy_blob(record["blob"], target):
+                return None
+            kept = {field: value for field, value in record.items() if field not in ("blob", "file")}
+            variables[name] = {**kept, "file": str(target), "hash": record["blob"]}
+        return {"version": MANIFEST_FORMAT, "dir": str(folder), "variables": variables, "errors": {}}
+
+    def _input_file(self, folder: Path, record: Mapping[str, Any]) -> Path | None:
+        digest = record.get("blob")
+        if not isinstance(digest, str) or self.blob_path(digest) is None:
+            return None
+        suffix = Path(str(record.get("file", ""))).suffix
+        return folder / (digest.replace(":", "-") + (suffix if _SUFFIX.match(suffix) else ""))

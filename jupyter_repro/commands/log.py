@@ -1,0 +1,73 @@
+"""``jupyter repro log [NB] [--limit N] [--json]``: recorded runs, newest first."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from jupyter_repro.records import RunRecord
+
+HELP = "list recorded runs and verifications, newest first"
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("notebook", nargs="?", metavar="NB", help="only the runs of this notebook")
+    parser.add_argument(
+        "--limit", type=_positive, default=20, metavar="N", help="show at most N runs (default 20)"
+    )
+    parser.add_argument("--json", action="store_true", help="print the runs as JSON on stdout")
+
+
+def run(args: argparse.Namespace) -> int:
+    from jupyter_repro.ledger import open_ledger
+    from jupyter_repro.textui import print_json
+
+    with open_ledger(args.notebook, args.home) as ledger:
+        runs = ledger.list_runs(args.notebook, limit=args.limit)
+        location = ledger.path
+    if args.json:
+        print_json({"runs": [run.summary() for run in runs]})
+    elif not runs:
+        print(f"no runs recorded in {location}")
+    else:
+        print(_render(runs))
+    return 0
+
+
+def _render(runs: list[RunRecord]) -> str:
+    from jupyter_repro.records import display_time
+    from jupyter_repro.textui import render_table
+
+    rows = [
+        (
+            run.run_id,
+            run.kind,
+            display_time(run.started_at),
+            run.status,
+            run.verdict or "",
+            _shown(run.notebook),
+        )
+        for run in runs
+    ]
+    return render_table(["RUN", "KIND", "STARTED", "STATUS", "VERDICT", "NOTEBOOK"], rows)
+
+
+def _shown(notebook: str) -> str:
+    """The notebook path relative to the current folder when it lies below it."""
+    path = Path(notebook)
+    try:
+        return str(path.relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return notebook

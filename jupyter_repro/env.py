@@ -1,0 +1,426 @@
+"""Environment capture and locking, done from inside the kernel's own interpreter.
+
+The server (or CLI) process is often not the interpreter that runs the notebook: a kernelspec may point
+to a conda env or a virtualenv. So the facts are gathered by running a small stdlib-only script
+(:data:`CAPTURE_SCRIPT`) with the interpreter named by the notebook's kernelspec, found through
+jupyter_client's ``KernelSpecManager`` and resolved the way jupyter_client launches it.
+
+The lock is a ``pip-compile --generate-hashes`` output for the distributions the notebook imports,
+pinned to the versions the kernel has, with every other installed version as a constraint so that
+transitive dependencies are pinned to what the kernel has too. Locks are stored by content hash in
+``<home>/locks/`` and indexed by (environment hash, requirements), so each environment compiles a
+given requirement set once. When pip-compile cannot run (no index reachable, timeout) the run goes on
+and the snapshot carries ``lock=None`` and the reason.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jupyter_repro.errors import EnvironmentCaptureError
+from jupyter_repro.hashing import ALGORITHM, hash_bytes, hash_json
+from jupyter_repro.records import EnvironmentSnapshot, Lock
+
+DEFAULT_KERNEL = "python3"
+CAPTURE_TIMEOUT_S = 60.0
+LOCK_TIMEOUT_S = 300.0
+LOCKS_DIRNAME = "locks"
+EMPTY_LOCK_TEXT = "# no third-party distributions imported: nothing to lock\n"
+_MARKER = "JUPYTER_REPRO_ENV="
+# Names jupyter_client replaces by its own interpreter when it launches a kernel (plus "{python}").
+_SELF_PYTHON_NAMES = frozenset(
+    {
+        "python",
+        f"python{sys.version_info[0]}",
+        f"python{sys.version_info[0]}.{sys.version_info[1]}",
+        "{python}",
+    }
+)
+
+# Runs inside the kernel's interpreter (any Python >= 3.8): stdlib only, one marked JSON line on stdout.
+CAPTURE_SCRIPT = r"""
+import json, platform, re, sys
+from importlib import metadata
+
+def norm(name):
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+def owners_from_files(dists):
+    # fallback for Python < 3.10, which has no packages_distributions()
+    owners = {}
+    for dist in dists:
+        tops = set((dist.read_text("top_level.txt") or "").split())
+        for entry in dist.files or ():
+            if len(entry.parts) > 1 and entry.parts[0].isidentifier():
+                tops.add(entry.parts[0])
+            elif len(entry.parts) == 1 and entry.suffix == ".py":
+                tops.add(entry.stem)
+        for top in tops:
+            owners.setdefault(top, []).append(dist.metadata["Name"])
+    return owners
+
+packages, local, seen = {}, [], []
+for dist in metadata.distributions():
+    name = dist.metadata["Name"]
+    if not name or norm(name) in packages:
+        continue  # the first one on sys.path wins, as for imports
+    packages[norm(name)] = dist.version
+    seen.append(dist)
+    if dist.read_text("direct_url.json"):
+        local.append(norm(name))  # editable, local path, VCS or URL install: not from an index
+if hasattr(metadata, "packages_distributions"):
+    owners = metadata.packages_distributions()
+else:
+    owners = owners_from_files(seen)
+print("JUPYTER_REPRO_ENV=" + json.dumps({
+    "implementation": platform.python_implementation(),
+    "python_version": platform.python_version(),
+    "executable": sys.executable,
+    "platform": platform.platform(),
+    "system": platform.system(),
+    "machine": platform.machine(),
+    "packages": packages,
+    "packages_distributions": dict(
+        (top, sorted(set(norm(n) for n in names))) for top, names in owners.items()
+    ),
+    "local_distributions": sorted(local),
+}))
+"""
+
+
+@dataclass(frozen=True)
+class KernelInterpreter:
+    """The Python interpreter a kernelspec launches, and the kernelspec itself (as recorded)."""
+
+    python: str
+    kernelspec: Mapping[str, Any]
+    env: Mapping[str, str]
+
+
+# --- finding the kernel's interpreter -------------------------------------------------------------
+
+
+def notebook_kernel_name(notebook: Any) -> str:
+    """The kernelspec name a notebook asks for (``metadata.kernelspec.name``), else ``python3``."""
+    kernelspec = (notebook.get("metadata") or {}).get("kernelspec") or {}
+    name = kernelspec.get("name") if isinstance(kernelspec, Mapping) else None
+    return str(name) if name else DEFAULT_KERNEL
+
+
+def kernel_interpreter(kernel_name: str | None = None) -> KernelInterpreter:
+    """Find the interpreter of kernelspec ``kernel_name`` (default ``python3``) without starting it."""
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    name = kernel_name or DEFAULT_KERNEL
+    try:
+        spec = KernelSpecManager().get_kernel_spec(name)
+    except NoSuchKernel:
+        raise EnvironmentCaptureError(
+            f"no kernelspec named '{name}'",
+            hint="see 'jupyter kernelspec list', or change the notebook's kernel",
+        ) from None
+    if str(spec.language).lower() != "python":
+        raise EnvironmentCaptureError(
+            f"kernelspec '{name}' runs {spec.language}, not Python", hint="only Python kernels are supported"
+        )
+    recorded = {
+        "name": name,
+        "display_name": spec.display_name,
+        "language": spec.language,
+        "argv": list(spec.argv),
+        "resource_dir": spec.resource_dir,
+    }
+    python = resolve_python(list(spec.argv), spec.resource_dir)
+    return KernelInterpreter(python=python, kernelspec=recorded, env=dict(spec.env or {}))
+
+
+def resolve_python(argv: list[str], resource_dir: str | None = None) -> str:
+    """The interpreter path from a kernelspec's ``argv``, resolved as jupyter_client launches it.
+
+    ``python``, ``python3`` and ``python3.X`` (and ``{python}``) mean the launching process's own
+    interpreter, because jupyter_client substitutes ``sys.executable`` for them; ``{prefix}`` and
+    ``{resource_dir}`` are expanded; any other bare name is looked up on ``PATH``.
+    """
+    if not argv:
+        raise EnvironmentCaptureError("the kernelspec has an empty argv")
+    first = argv[0]
+    if first in _SELF_PYTHON_NAMES:
+        return sys.executable
+    expanded = first.replace("{prefix}", sys.prefix).replace("{resource_dir}", resource_dir or "")
+    if os.path.isabs(expanded):
+        if not os.path.exists(expanded):
+            raise EnvironmentCaptureError(
+                "the kernel's interpreter does not exist", path=expanded, hint="reinstall the kernelspec"
+            )
+        return expanded
+    found = shutil.which(expanded)
+    if found is None:
+        raise EnvironmentCaptureError(
+            f"the kernel's interpreter '{expanded}' is not on PATH", hint="reinstall the kernelspec"
+        )
+    return found
+
+
+# --- capturing ------------------------------------------------------------------------------------
+
+
+def capture_for_notebook(notebook_path: str | os.PathLike[str], notebook: Any) -> EnvironmentSnapshot:
+    """Snapshot of the interpreter that runs ``notebook``'s kernel, run from the notebook's folder."""
+    interpreter = kernel_interpreter(notebook_kernel_name(notebook))
+    return capture_environment(interpreter, cwd=Path(notebook_path).resolve().parent)
+
+
+def capture_environment(
+    interpreter: KernelInterpreter,
+    *,
+    cwd: str | os.PathLike[str] | None = None,
+    timeout_s: float = CAPTURE_TIMEOUT_S,
+) -> EnvironmentSnapshot:
+    """Run :data:`CAPTURE_SCRIPT` in the kernel's interpreter and return what it saw.
+
+    The script runs with the kernelspec's environment variables and in ``cwd`` (the notebook's
+    folder), as the kernel would, so ``sys.path`` and therefore the visible distributions match.
+    """
+    facts = _run_capture_script(interpreter, cwd, timeout_s)
+    try:
+        return EnvironmentSnapshot.from_dict({**facts, "kernelspec": dict(interpreter.kernelspec)})
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        raise EnvironmentCaptureError(
+            f"unexpected environment report ({error})", path=interpreter.python
+        ) from None
+
+
+def _run_capture_script(
+    interpreter: KernelInterpreter, cwd: str | os.PathLike[str] | None, timeout_s: float
+) -> dict[str, Any]:
+    env = {**os.environ, **interpreter.env, "PYTHONIOENCODING": "utf-8"}
+    try:
+        completed = subprocess.run(
+            [interpreter.python, "-c", CAPTURE_SCRIPT],
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            cwd=cwd,
+            env=env,
+            timeout=timeout_s,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise EnvironmentCaptureError(
+            f"the kernel's interpreter did not answer within {timeout_s:g} s", path=interpreter.python
+        ) from None
+    except OSError as error:
+        raise EnvironmentCaptureError(
+            f"cannot run the kernel's interpreter: {error.strerror}", path=interpreter.python
+        ) from None
+    return _parse_capture_output(completed, interpreter.python)
+
+
+def _parse_capture_output(completed: subprocess.CompletedProcess[str], python: str) -> dict[str, Any]:
+    lines = [line for line in completed.stdout.splitlines() if line.startswith(_MARKER)]
+    if completed.returncode != 0 or not lines:
+        last = (completed.stderr.strip().splitlines() or ["no output"])[-1]
+        raise EnvironmentCaptureError(f"cannot inspect the kernel's interpreter: {last}", path=python)
+    facts: dict[str, Any] = json.loads(lines[-1][len(_MARKER) :])
+    return facts
+
+
+# --- locking --------------------------------------------------------------------------------------
+
+
+class LockFailed(Exception):
+    """pip-compile could not produce a lock; the message is the one-line reason recorded."""
+
+
+def lock_environment(
+    snapshot: EnvironmentSnapshot,
+    import_names: Iterable[str],
+    home: str | os.PathLike[str],
+    *,
+    timeout_s: float = LOCK_TIMEOUT_S,
+) -> EnvironmentSnapshot:
+    """``snapshot`` with a lock for the distributions behind ``import_names`` (or the reason it has none).
+
+    The lock comes from the cache in ``<home>/locks/`` when this environment already compiled the same
+    requirements; failures are not cached, so a later run retries once the index is reachable.
+    """
+    requirements, excluded = requirements_for(snapshot, import_names)
+    locks = Path(home) / LOCKS_DIRNAME
+    key = hash_json({"environment": snapshot.hash, "requirements": requirements, "excluded": excluded})
+    cached = _cached_lock(locks, key)
+    if cached is not None:
+        return snapshot.with_lock(cached, None)
+    try:
+        text = compile_requirements(requirements, snapshot, timeout_s=timeout_s) if requirements else None
+    except LockFailed as failure:
+        return snapshot.with_lock(None, str(failure))
+    lock = Lock(
+        text=text if text is not None else EMPTY_LOCK_TEXT,
+        hash=hash_bytes((text if text is not None else EMPTY_LOCK_TEXT).encode("utf-8")),
+        requirements=tuple(requirements),
+        excluded=tuple(excluded),
+    )
+    _store_lock(locks, key, lock)
+    return snapshot.with_lock(lock, None)
+
+
+def requirements_for(
+    snapshot: EnvironmentSnapshot, import_names: Iterable[str]
+) -> tuple[list[str], list[str]]:
+    """Pinned ``name==version`` lines for the distributions that provide ``import_names``.
+
+    An import name maps to distributions through ``packages_distributions()`` of the kernel's
+    interpreter, by its top-level package (``sklearn.linear_model`` -> ``scikit-learn``). Standard
+    library and local modules map to nothing. Distributions not installed from an index (editable,
+    local path, VCS) cannot be locked and are returned separately as ``excluded``.
+    """
+    wanted: set[str] = set()
+    for name in import_names:
+        top = name.strip().split(".", 1)[0]
+        wanted.update(snapshot.packages_distributions.get(top, ()))
+    local = set(snapshot.local_distributions)
+    pinned = sorted(
+        f"{dist}=={snapshot.packages[dist]}" for dist in wanted - local if dist in snapshot.packages
+    )
+    return pinned, sorted(wanted & local)
+
+
+def compile_requirements(
+    requirements: Iterable[str], snapshot: EnvironmentSnapshot, *, timeout_s: float = LOCK_TIMEOUT_S
+) -> str:
+    """Run ``pip-compile --generate-hashes`` on ``requirements``; raise :class:`LockFailed` with the reason.
+
+    Every other distribution the kernel has is passed as a constraint, so the dependencies pip-compile
+    adds are pinned to the kernel's versions too. It runs in a scratch folder under fixed file names so
+    the annotations, and therefore the lock's content hash, do not depend on where it ran.
+    """
+    with tempfile.TemporaryDirectory(prefix="jupyter-repro-lock-") as scratch:
+        folder = Path(scratch)
+        (folder / "requirements.in").write_text("".join(f"{line}\n" for line in requirements), "utf-8")
+        (folder / "constraints.txt").write_text(_constraints(snapshot), "utf-8")
+        _run_pip_compile(folder, timeout_s)
+        return (folder / "requirements.txt").read_text("utf-8")
+
+
+def _constraints(snapshot: EnvironmentSnapshot) -> str:
+    local = set(snapshot.local_distributions)
+    return "".join(
+        f"{name}=={version}\n" for name, version in sorted(snapshot.packages.items()) if name not in local
+    )
+
+
+def _run_pip_compile(folder: Path, timeout_s: float) -> None:
+    command = [
+        sys.executable,
+        "-m",
+        "piptools",
+        "compile",
+        "--generate-hashes",
+        "--allow-unsafe",
+        "--no-header",
+        "--no-emit-index-url",
+        "--no-emit-find-links",
+        "--no-config",
+        "--quiet",
+        "--constraint",
+        "constraints.txt",
+        "--pip-args",
+        "--retries 1 --timeout 15",
+        "--output-file",
+        "requirements.txt",
+        "requirements.in",
+    ]
+    try:
+        completed = subprocess.run(
+            command, cwd=folder, capture_output=True, text=True, timeout=timeout_s, check=False
+        )
+    except subprocess.TimeoutExpired:
+        raise LockFailed(f"pip-compile did not finish within {timeout_s:g} s") from None
+    except OSError as error:
+        raise LockFailed(f"cannot run pip-compile: {error.strerror}") from None
+    if completed.returncode != 0 or not (folder / "requirements.txt").exists():
+        raise LockFailed(f"pip-compile failed: {_reason(completed.stderr)}")
+
+
+_UNREACHABLE_MARKERS = (
+    "Failed to establish a new connection",
+    "Temporary failure in name resolution",
+    "Name or service not known",
+    "nodename nor servname",
+    "ConnectTimeoutError",
+    "Network is unreachable",
+)
+
+
+def _reason(stderr: str) -> str:
+    """The most telling line of pip-compile's error output, on one line and not too long.
+
+    "Could not find a version ..." names the requirement that failed; else pip's first ``ERROR:`` line
+    does; else the exception line that ends the traceback. An index that could not be reached at all is
+    said so first, since that is the usual cause (offline machine, proxy) and the one a user can act on.
+    """
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    not_found = [line for line in lines if "Could not find a version" in line]
+    pip_errors = [line for line in lines if line.startswith("ERROR:")]
+    unindented = [line.strip() for line in stderr.splitlines() if line.strip() and not line[0].isspace()]
+    candidates = not_found or pip_errors[:1] or unindented[-1:] or ["no error output"]
+    chosen = candidates[0].removeprefix("ERROR:").strip()
+    if any(marker in stderr for marker in _UNREACHABLE_MARKERS):
+        chosen = f"no package index reachable ({chosen})"
+    return chosen if len(chosen) <= 300 else chosen[:297] + "..."
+
+
+def _lock_file(locks: Path, lock_hash: str) -> Path:
+    return locks / f"{lock_hash.replace(':', '-')}.txt"
+
+
+def _index_file(locks: Path, key: str) -> Path:
+    return locks / "index" / f"{key.replace(':', '-')}.json"
+
+
+def _cached_lock(locks: Path, key: str) -> Lock | None:
+    """The stored lock for ``key``, if its index entry and content are intact."""
+    try:
+        entry = json.loads(_index_file(locks, key).read_text("utf-8"))
+        text = _lock_file(locks, entry["hash"]).read_text("utf-8")
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if (
+        not str(entry["hash"]).startswith(f"{ALGORITHM}:")
+        or hash_bytes(text.encode("utf-8")) != entry["hash"]
+    ):
+        return None
+    return Lock.from_dict({**entry, "text": text})
+
+
+def _store_lock(locks: Path, key: str, lock: Lock) -> None:
+    """Write the lock by content hash, then its index entry: a crash never leaves a dangling entry."""
+    _write_atomically(_lock_file(locks, lock.hash), lock.text)
+    entry = {key_: value for key_, value in lock.to_dict().items() if key_ != "text"}
+    _write_atomically(_index_file(locks, key), json.dumps(entry, indent=1, sort_keys=True))
+
+
+def stored_lock_path(home: str | os.PathLike[str], lock_hash: str) -> Path:
+    """Where the lock with content hash ``lock_hash`` lives in the repro home."""
+    return _lock_file(Path(home) / LOCKS_DIRNAME, lock_hash)
+
+
+def _write_atomically(target: Path, text: str) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp_name, target)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
