@@ -28,5 +28,22 @@ def _load_jupyter_server_extension(server_app: Any) -> None:
     load_extension(server_app)
 
 
-def load_ipython_extension(ipython: Any) -> None:  # pragma: no cover - filled by the kernel issue
-    """``%load_ext jupyter_repro``: reserved for the kernel prelude (seeding, file recorder)."""
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext jupyter_repro``: seed the interactive kernel the way the headless run is seeded.
+
+    Outputs saved from an interactive session then match a headless verify without the user seeding
+    anything: ``random``, NumPy, torch and TensorFlow get the notebook's seed (``JUPYTER_REPRO_SEED``,
+    else the default seed, as for a notebook without ``metadata.jupyter_repro.seed``). ``%repro_seed N``
+    reseeds with another seed.
+    """
+    import os
+
+    from jupyter_repro.kernel.runtime import seed_everything
+    from jupyter_repro.snapshot import DEFAULT_SEED
+
+    seed_everything(int(os.environ.get("JUPYTER_REPRO_SEED", DEFAULT_SEED)))
+
+    def repro_seed(line: str) -> None:
+        seed_everything(int(line.strip() or DEFAULT_SEED))
+
+    ipython.register_magic_function(repro_seed, "line", "repro_seed")

@@ -19,6 +19,9 @@ from jupyter_repro._version import __version__
 
 # name -> one-line help; the order is the order shown in --help.
 SUBCOMMANDS: dict[str, str] = {
+    "run": "run the notebook's pipeline headlessly in a fresh kernel, reusing cached steps",
+    "verify": "verify reproducible: re-execute headlessly and compare every cell with its saved outputs",
+    "steps": "show the notebook's steps: their cells, dependencies, and the variables passed between them",
     "log": "list recorded runs and verifications, newest first",
     "show": "show one recorded run: parameters, seed, environment, steps and cell verdicts",
     "diff": "compare two recorded runs: parameters, code, data files, packages, seed",

@@ -10,6 +10,7 @@ import functools
 import json
 import os
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -65,7 +66,11 @@ def _validated(data: Any, shown: str) -> Any:
         )
     try:
         notebook = nbformat.from_dict(data)  # type: ignore[no-untyped-call]
-        nbformat.validate(notebook)
+        with warnings.catch_warnings():
+            # cells without ids (nbformat < 4.5 files) are valid input; the warning would precede our
+            # one-line error or clutter a clean run
+            warnings.simplefilter("ignore")
+            nbformat.validate(notebook)
         # on disk, multi-line strings may be lists of lines; in memory they are always one string
         notebook = rejoin_lines(notebook)  # type: ignore[no-untyped-call]
     except nbformat.ValidationError as error:

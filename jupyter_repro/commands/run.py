@@ -1,0 +1,93 @@
+"""``jupyter repro run NB``: execute the pipeline headlessly, reusing cached steps."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from jupyter_repro.runner import ProgressCallback
+
+HELP = "Run the notebook's pipeline headlessly in a fresh kernel, reusing cached steps."
+
+
+def add_parameter_arguments(parser: argparse.ArgumentParser) -> None:
+    """``-p NAME VALUE`` (repeatable) and ``--no-cache``, shared by ``run`` and ``verify``."""
+    parser.add_argument("notebook", metavar="NB", help="the notebook (.ipynb)")
+    parser.add_argument(
+        "-p",
+        "--parameter",
+        nargs=2,
+        action="append",
+        metavar=("NAME", "VALUE"),
+        dest="parameters",
+        help="set a parameter of the notebook's 'parameters' cell (typed as papermill does)",
+    )
+    parser.add_argument("--no-cache", action="store_true", help="execute every step, ignoring the cache")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="fail a cell that runs longer than this",
+    )
+    # For the server extension's jobs: progress events as JSON lines on stderr (see json_progress).
+    parser.add_argument("--progress-jsonl", action="store_true", help=argparse.SUPPRESS)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_parameter_arguments(parser)
+    parser.add_argument("--step", metavar="NAME", help="run this step (and missing upstream steps) only")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
+
+
+def stderr_progress(event: str, data: dict[str, Any]) -> None:
+    """Per-step progress lines on stderr, only when stderr is a terminal (the contract)."""
+    from jupyter_repro.textui import progress
+
+    if event == "step" and not str(data.get("status", "")).startswith("planned-"):
+        progress(f"  {data['step']}: {data['status']}")
+
+
+def json_progress(event: str, data: dict[str, Any]) -> None:
+    """Every progress event as one JSON object per line on stderr (``--progress-jsonl``).
+
+    The server extension runs this CLI as a subprocess and reads these lines to report per-step
+    progress; each line is ``{"event": EVENT, **data}``, for example
+    ``{"event": "step", "step": "load", "status": "running"}``.
+    """
+    sys.stderr.write(json.dumps({"event": event, **data}, default=str) + "\n")
+    sys.stderr.flush()
+
+
+def progress_callback(args: argparse.Namespace) -> ProgressCallback:
+    """The progress callback the parsed options ask for: JSON lines for the server, else terminal text."""
+    return json_progress if getattr(args, "progress_jsonl", False) else stderr_progress
+
+
+def run(args: argparse.Namespace) -> int:
+    from jupyter_repro.params import parse_cli_pairs
+    from jupyter_repro.runner import RunOptions, finish_summary, run_pipeline
+    from jupyter_repro.textui import print_json
+
+    options = RunOptions(
+        parameters=parse_cli_pairs(args.parameters),
+        no_cache=args.no_cache,
+        step=args.step,
+        kind="run",
+        cell_timeout_s=args.timeout,
+        home=args.home,
+        progress=progress_callback(args),
+    )
+    outcome = run_pipeline(args.notebook, options)
+    result = outcome.to_json()
+    if args.json:
+        print_json(result)
+    else:
+        print(finish_summary(result))
+    if outcome.failure is not None:
+        print(f"jupyter repro run: {args.notebook}: {outcome.failure}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,754 @@
+"""Headless, cached execution of a notebook's pipeline through papermill.
+
+The recipe (:func:`run_pipeline`), in the style of papermill's ``execute_notebook``:
+
+1. read the notebook and its pipeline; resolve parameters (unknown ``-p`` -> exit 2);
+2. snapshot seed, environment and git state; open a ledger run;
+3. *plan*: compute every selected step's cache key and decide cached / execute;
+4. *execute* all steps that need it in ONE fresh kernel, as one generated notebook (bootstrap,
+   parameters, setup, then per step: prelude, the step's cells, epilogue), with no per-cell saves;
+5. *collect*: move each executed step's variables into the artifact store, hash the files it read and
+   wrote (stat-cached), save cache entries atomically;
+6. write the executed notebook (the source's cells, indices unchanged, with new or cached outputs) and
+   record everything in the ledger.
+
+The source notebook is never written. Injected cells exist only in the generated notebook, so the
+cell indices users see in results are the source notebook's.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from jupyter_repro import hashing
+from jupyter_repro.cache import ArtifactStore, CacheEntry
+from jupyter_repro.dataflow import normalised_code
+from jupyter_repro.home import find_home
+from jupyter_repro.kernel import codegen
+from jupyter_repro.ledger import Ledger
+from jupyter_repro.model import PARAMETERS_PROVIDER, Pipeline, Step
+from jupyter_repro.notebook import load_notebook, write_notebook_atomically
+from jupyter_repro.params import assignment_source, resolve_parameters
+from jupyter_repro.pipeline import build_pipeline
+
+StepStatus = Literal["executed", "cached", "failed", "skipped"]
+RunKind = Literal["run", "verify"]
+ProgressCallback = Callable[[str, dict[str, Any]], None]
+
+RUNS_DIRNAME = "runs"
+PYTHONHASHSEED = "0"
+"""Fixed in the kernel's environment so ``hash(str)`` and set iteration order are repeatable."""
+
+_ROLE_KEY = "jupyter_repro"
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """What the caller asked for; defaults are those of ``jupyter repro run NB``."""
+
+    parameters: Mapping[str, Any] = field(default_factory=dict)
+    no_cache: bool = False
+    step: str | None = None
+    kind: RunKind = "run"
+    cell_timeout_s: float | None = None
+    start_timeout_s: float = 60.0
+    home: str | None = None
+    kernel_name: str | None = None
+    """Run in this kernelspec instead of the notebook's (``verify --isolated``)."""
+    capture_lock: bool = False
+    progress: ProgressCallback | None = None
+
+
+@dataclass
+class StepOutcome:
+    """What happened to one step in a run (the ``steps[]`` entry of ``run --json``)."""
+
+    step: Step
+    key: str
+    status: StepStatus = "skipped"
+    duration_s: float = 0.0
+    reads: list[tuple[str, str]] = field(default_factory=list)
+    writes: list[tuple[str, str]] = field(default_factory=list)
+    error: dict[str, Any] | None = None
+    entry: CacheEntry | None = None
+    reason: str | None = None
+    fingerprint: str | None = None
+    """Digest of what the step produced (known once it is cached or has executed)."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.step.name,
+            "status": self.status,
+            "cache_key": self.key,
+            "duration_s": round(self.duration_s, 4),
+            "reads": [{"path": path, "hash": digest} for path, digest in self.reads],
+            "writes": [{"path": path, "hash": digest} for path, digest in self.writes],
+            "cells": list(self.step.cells),
+            "error": self.error,
+            "reason": self.reason,
+        }
+
+
+@dataclass
+class RunOutcome:
+    """Everything a run produced; :meth:`to_json` is the CONTRACT ``run --json`` shape."""
+
+    run_id: str
+    kind: RunKind
+    notebook: str
+    pipeline: Pipeline
+    source: Any
+    parameters: dict[str, Any]
+    seed: int
+    environment_hash: str
+    steps: list[StepOutcome]
+    outputs: dict[int, list[dict[str, Any]]]
+    """New (or cached) outputs per source cell index, for every cell that ran or was replayed."""
+    errors: dict[int, dict[str, Any]]
+    """Cells whose execution raised: ename, evalue, traceback."""
+    executed_notebook: str
+    run_dir: Path
+    home: Path
+    failure: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def status(self) -> Literal["ok", "failed"]:
+        return "failed" if self.failure is not None else "ok"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "kind": self.kind,
+            "notebook": self.notebook,
+            "status": self.status,
+            "verdict": None,
+            "seed": self.seed,
+            "parameters": _jsonable(self.parameters),
+            "environment_hash": self.environment_hash,
+            "steps": [outcome.to_json() for outcome in self.steps],
+            "cells": [],
+            "causes": [],
+            "executed_notebook": self.executed_notebook,
+            "error": self.failure,
+            **self.extra,
+        }
+
+
+# --------------------------------------------------------------------------------------------- recipe
+
+
+def run_pipeline(notebook_path: str | os.PathLike[str], options: RunOptions | None = None) -> RunOutcome:
+    """Execute the notebook's pipeline headlessly with the step cache; record it in the ledger."""
+    from jupyter_repro.env import (
+        capture_environment,
+        capture_for_notebook,
+        kernel_interpreter,
+        lock_environment,
+    )
+    from jupyter_repro.snapshot import take_snapshot
+
+    options = options or RunOptions()
+    path = Path(notebook_path)
+    shown = str(notebook_path)
+    source = load_notebook(path)
+    pipeline = build_pipeline(source, shown)
+    declared = {name: pipeline.parameters.get(name) for name in pipeline.parameter_names}
+    resolve_parameters(declared, options.parameters, notebook=shown)
+    parameters = {**pipeline.parameters, **options.parameters}
+    selected = _selected_steps(pipeline, options.step)
+
+    home = find_home(path, options.home)
+    snapshot = take_snapshot(path, source, parameters)
+    if options.kernel_name is None:
+        environment = capture_for_notebook(path, source)
+    else:
+        environment = capture_environment(kernel_interpreter(options.kernel_name), cwd=path.resolve().parent)
+    if options.capture_lock:
+        environment = lock_environment(environment, pipeline.imported_modules, home)
+    with Ledger.open(home) as ledger:
+        ledger.mark_interrupted()
+        env_hash = ledger.record_environment(environment)
+        run_id = ledger.start_run(
+            options.kind,
+            path.resolve(),
+            parameters=_jsonable(parameters),
+            seed=snapshot.seed.value,
+            environment_hash=env_hash,
+            notebook_hash=snapshot.notebook_hash,
+            git_commit=snapshot.git.commit if snapshot.git else None,
+            git_dirty=snapshot.git.dirty if snapshot.git else None,
+            lock_hash=environment.lock.hash if environment.lock else None,
+            lock_error=environment.lock_error,
+        )
+        run_dir = home / RUNS_DIRNAME / run_id
+        run_dir.mkdir(parents=True, exist_ok=True)
+        outcome = RunOutcome(
+            run_id=run_id,
+            kind=options.kind,
+            notebook=shown,
+            pipeline=pipeline,
+            source=source,
+            parameters=parameters,
+            seed=snapshot.seed.value,
+            environment_hash=env_hash,
+            steps=[],
+            outputs={},
+            errors={},
+            executed_notebook=str(run_dir / "executed.ipynb"),
+            run_dir=run_dir,
+            home=home,
+        )
+        try:
+            _execute_run(outcome, selected, options, ledger, ArtifactStore(home))
+        except BaseException:
+            ledger.finish_run(run_id, "interrupted", None, None)
+            raise
+        if options.kind == "run":
+            finish_recording(outcome, ledger)
+    return outcome
+
+
+def finish_recording(
+    outcome: RunOutcome, ledger: Ledger, verdict: str | None = None, cells: Sequence[Any] = ()
+) -> dict[str, Any]:
+    """Record the steps and close the ledger run with the final JSON document (also written to disk)."""
+    result = outcome.to_json()
+    if verdict is not None:
+        result["verdict"] = verdict
+    for step in outcome.steps:
+        ledger.record_step_run(
+            outcome.run_id,
+            step.step.name,
+            status=step.status,
+            cache_key=step.key,
+            duration_s=step.duration_s,
+            code_hash=step_code_hash(step.step),
+            code="\n\n".join(step.step.sources),
+            reads=[{"path": p, "hash": h} for p, h in step.reads],
+            writes=[{"path": p, "hash": h} for p, h in step.writes],
+            error=None if step.error is None else step.error.get("message"),
+        )
+    ledger.finish_run(outcome.run_id, outcome.status, verdict, result, cells=cells)
+    _write_text_atomically(outcome.run_dir / "result.json", _dumps(result))
+    return result
+
+
+def _execute_run(
+    outcome: RunOutcome, selected: Sequence[Step], options: RunOptions, ledger: Ledger, store: ArtifactStore
+) -> None:
+    outcomes = _plan(outcome, selected, options, ledger, store)
+    outcome.steps = outcomes
+    to_run = [step for step in outcomes if step.status != "cached"]
+    for step in outcomes:
+        _progress(options, "step", {"step": step.step.name, "status": "planned-" + step.status})
+    if to_run:
+        _execute(outcome, outcomes, options, store, ledger)
+    for step in outcomes:
+        if step.status == "cached" and step.entry is not None:
+            outcome.outputs.update(step.entry.outputs)
+            step.reads, step.writes = list(step.entry.reads), list(step.entry.writes)
+            _progress(options, "step", {"step": step.step.name, "status": "cached"})
+    _write_executed_notebook(outcome)
+
+
+# ------------------------------------------------------------------------------------------- planning
+
+
+def _selected_steps(pipeline: Pipeline, only: str | None) -> list[Step]:
+    """All steps, or ``only`` and its upstream steps (``run --step``), in topological order."""
+    if only is None:
+        return list(pipeline.steps)
+    target = pipeline.step(only)
+    wanted = {*target.depends_on, target.name}
+    return [step for step in pipeline.steps if step.name in wanted]
+
+
+def step_cache_key(
+    step: Step,
+    pipeline: Pipeline,
+    parameters: Mapping[str, Any],
+    upstream_fingerprints: Mapping[str, str],
+    seed: int,
+    environment_hash: str,
+) -> str:
+    """The content address of a step's results (ARCHITECTURE "Cache").
+
+    Comments and blank lines do not count (normalised code); parameter values count only for the
+    parameters the step reads. Upstream steps count by the *fingerprint of what they produced* (their
+    variables' and written files' digests), not by their own keys: a reader whose data file changed
+    re-executes with the same key, and only its new output tells its dependents that they are stale.
+    """
+    return hashing.hash_json(
+        {
+            "code": _step_code(step),
+            "setup": [normalised_code(src) for src in pipeline.setup_sources],
+            "parameters": {name: repr(parameters.get(name)) for name in step.parameters},
+            "upstream": {name: upstream_fingerprints[name] for name in step.direct_dependencies},
+            "inputs": sorted(step.input_names),
+            "outputs": sorted(step.outputs),
+            "seed": seed,
+            "environment": environment_hash,
+        }
+    )
+
+
+def result_fingerprint(
+    variables: Mapping[str, Mapping[str, Any]], writes: Sequence[tuple[str, str]], unstored: Mapping[str, str]
+) -> str:
+    """What a step produced, as one digest: its stored variables and the files it wrote."""
+    return hashing.hash_json(
+        {
+            "variables": {name: record.get("blob") for name, record in variables.items()},
+            "unstored": sorted(unstored),
+            "writes": sorted(writes),
+        }
+    )
+
+
+def step_code_hash(step: Step) -> str:
+    """Digest of a step's normalised code, as recorded in the ledger (comments do not count)."""
+    return hashing.hash_bytes(_step_code(step).encode("utf-8"))
+
+
+def _step_code(step: Step) -> str:
+    return "\n".join(normalised_code(src) for src in step.sources)
+
+
+def _key_now(outcome: RunOutcome, item: StepOutcome, by_name: Mapping[str, StepOutcome]) -> str | None:
+    """The step's key if every direct upstream step's result is known yet, else None."""
+    fingerprints = {}
+    for name in item.step.direct_dependencies:
+        upstream = by_name.get(name)
+        if upstream is None or upstream.fingerprint is None:
+            return None
+        fingerprints[name] = upstream.fingerprint
+    return step_cache_key(
+        item.step, outcome.pipeline, outcome.parameters, fingerprints, outcome.seed, outcome.environment_hash
+    )
+
+
+def _plan(
+    outcome: RunOutcome, selected: Sequence[Step], options: RunOptions, ledger: Ledger, store: ArtifactStore
+) -> list[StepOutcome]:
+    """Decide cached / execute for each step, in topological order.
+
+    A step whose upstream step executes in this run executes too: its key depends on that upstream
+    result, which is only known afterwards (the key is computed then, before its entry is saved).
+    """
+    outcomes = [StepOutcome(step=step, key="") for step in selected]
+    by_name = {item.step.name: item for item in outcomes}
+    for item in outcomes:
+        key = _key_now(outcome, item, by_name)
+        if key is None:
+            continue
+        item.key = key
+        if options.no_cache or item.step.no_cache:
+            continue
+        entry = store.load_entry(key)
+        if entry is not None and store.entry_is_valid(entry, _current_hash(ledger)):
+            item.status, item.entry = "cached", entry
+            item.fingerprint = result_fingerprint(entry.variables, entry.writes, entry.unstored)
+    _demote_providers_missing_inputs(outcomes)
+    return outcomes
+
+
+def _demote_providers_missing_inputs(outcomes: Sequence[StepOutcome]) -> None:
+    """A cached step must run again when a step that runs needs a variable its entry lacks."""
+    by_name = {item.step.name: item for item in outcomes}
+    changed = True
+    while changed:
+        changed = False
+        for item in outcomes:
+            if item.status == "cached":
+                continue
+            for name, provider in item.step.inputs:
+                upstream = by_name.get(provider)
+                if upstream is None or upstream.status != "cached" or upstream.entry is None:
+                    continue
+                if name not in upstream.entry.variables:
+                    upstream.status, upstream.entry, upstream.fingerprint = "skipped", None, None
+                    upstream.reason = f"re-executed: '{name}' was not stored in its cache entry"
+                    changed = True
+
+
+def _current_hash(ledger: Ledger) -> Callable[[str], str | None]:
+    def current(path: str) -> str | None:
+        return ledger.hash_file(path) if os.path.isfile(path) else None
+
+    return current
+
+
+# ------------------------------------------------------------------------------------------ execution
+
+
+def _execute(
+    outcome: RunOutcome,
+    outcomes: Sequence[StepOutcome],
+    options: RunOptions,
+    store: ArtifactStore,
+    ledger: Ledger,
+) -> None:
+    work = outcome.run_dir / "work"
+    work.mkdir(exist_ok=True)
+    generated = _generated_notebook(outcome, outcomes, options, store, work)
+    raw_path = outcome.run_dir / "generated.ipynb"
+    timer = _StepTimer(options)
+    failure = _papermill(generated, raw_path, outcome, options, timer)
+    executed = load_notebook(raw_path) if raw_path.exists() else generated
+    _collect_outputs(outcome, executed)
+    _collect_steps(outcome, outcomes, store, ledger, timer, work)
+    if failure is not None and outcome.failure is None:
+        outcome.failure = failure
+    _mark_unfinished(outcomes, outcome)
+
+
+def _generated_notebook(
+    outcome: RunOutcome,
+    outcomes: Sequence[StepOutcome],
+    options: RunOptions,
+    store: ArtifactStore,
+    work: Path,
+) -> Any:
+    """The notebook papermill runs: injected cells around the source's cells, tagged by role."""
+    import nbformat
+
+    pipeline = outcome.pipeline
+    nb = nbformat.v4.new_notebook()  # type: ignore[no-untyped-call]
+    nb.metadata = copy.deepcopy(outcome.source.metadata)
+    cells = [_injected(codegen.bootstrap_source(), "bootstrap")]
+    for index in pipeline.parameter_cells:
+        cells.append(_source_cell(pipeline, index))
+    overrides = {k: v for k, v in outcome.parameters.items() if k in options.parameters}
+    if overrides:
+        cells.append(_injected(assignment_source(overrides), "parameters"))
+    cells.extend(_source_cell(pipeline, index) for index in pipeline.setup_cells)
+    by_name = {item.step.name: item for item in outcomes}
+    seeded = False
+    for item in outcomes:
+        if item.status == "cached":
+            continue
+        manifest = _input_manifest(item, by_name, store, work)
+        seed = None if seeded else outcome.seed
+        seeded = True
+        cells.append(_injected(codegen.prelude_source(seed, manifest, [str(outcome.home)]), "prelude", item))
+        cells.extend(_source_cell(pipeline, index, item.step.name) for index in item.step.cells)
+        out_dir = work / item.step.name
+        report = work / f"{item.step.name}.report.json"
+        epilogue = codegen.epilogue_source(list(item.step.outputs), str(out_dir), str(report))
+        cells.append(_injected(epilogue, "epilogue", item))
+    nb.cells = cells
+    return nb
+
+
+def _input_manifest(
+    item: StepOutcome, by_name: Mapping[str, StepOutcome], store: ArtifactStore, work: Path
+) -> dict[str, Any] | None:
+    """Variables this step reads from cached providers, materialised from the store for the kernel."""
+    merged: dict[str, Any] | None = None
+    for name, provider in item.step.inputs:
+        upstream = by_name.get(provider)
+        if provider == PARAMETERS_PROVIDER or upstream is None or upstream.entry is None:
+            continue
+        if upstream.status != "cached":
+            continue
+        manifest = store.materialize_inputs(upstream.entry, [name], work / "inputs")
+        if manifest is None:
+            continue  # cannot happen after planning verified the blobs, unless the store changed since
+        if merged is None:
+            merged = manifest
+        else:
+            merged["variables"].update(manifest["variables"])
+    return merged
+
+
+def _injected(source: str, role: str, item: StepOutcome | None = None) -> Any:
+    import nbformat
+
+    cell = nbformat.v4.new_code_cell(source)  # type: ignore[no-untyped-call]
+    cell.metadata[_ROLE_KEY] = {"role": role, "step": item.step.name if item else None}
+    return cell
+
+
+def _source_cell(pipeline: Pipeline, index: int, step: str | None = None) -> Any:
+    import nbformat
+
+    cell = nbformat.v4.new_code_cell(pipeline.cell(index).source)  # type: ignore[no-untyped-call]
+    cell.metadata[_ROLE_KEY] = {"role": "source", "index": index, "step": step}
+    return cell
+
+
+class _StepTimer:
+    """Per-step wall time and progress, from nbclient's cell hooks (no polling, no extra saves)."""
+
+    def __init__(self, options: RunOptions) -> None:
+        self.options = options
+        self.started: dict[str, float] = {}
+        self.durations: dict[str, float] = {}
+
+    def on_cell_start(self, cell: Any, cell_index: int, **_: Any) -> None:
+        info = cell.metadata.get(_ROLE_KEY, {})
+        if info.get("role") == "prelude":
+            self.started[info["step"]] = time.perf_counter()
+            _progress(self.options, "step", {"step": info["step"], "status": "running"})
+
+    def on_cell_executed(self, cell: Any, cell_index: int, **_: Any) -> None:
+        info = cell.metadata.get(_ROLE_KEY, {})
+        if info.get("role") == "epilogue" and info["step"] in self.started:
+            self.durations[info["step"]] = time.perf_counter() - self.started[info["step"]]
+
+
+def _papermill(
+    generated: Any, raw_path: Path, outcome: RunOutcome, options: RunOptions, timer: _StepTimer
+) -> str | None:
+    """Run the generated notebook in one fresh kernel; return a failure message or None."""
+    import papermill
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+    from papermill.exceptions import PapermillExecutionError
+
+    folder = Path(outcome.notebook).resolve().parent
+    kernel_name = (
+        options.kernel_name or outcome.source.metadata.get("kernelspec", {}).get("name") or "python3"
+    )
+    with open(outcome.run_dir / "kernel.log", "ab") as kernel_log:
+        try:
+            papermill.execute_notebook(
+                generated,
+                str(raw_path),
+                kernel_name=kernel_name,
+                progress_bar=False,
+                request_save_on_cell_execute=False,
+                autosave_cell_every=0,
+                start_timeout=options.start_timeout_s,
+                execution_timeout=options.cell_timeout_s,
+                kernel_manager_class=_kernel_manager_class(folder, kernel_log),
+                on_cell_start=timer.on_cell_start,
+                on_cell_executed=timer.on_cell_executed,
+            )
+        except PapermillExecutionError:
+            return None  # the failing cell's error output says what happened (collected below)
+        except CellTimeoutError:
+            limit = options.cell_timeout_s
+            return f"a cell did not finish within {limit:g} s (timeout)" if limit else "a cell timed out"
+        except DeadKernelError:
+            return "the kernel died during execution (crash, os._exit or out of memory)"
+        except RuntimeError as error:  # the kernel failed to start, or died while starting
+            first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
+            return f"the kernel could not run: {first_line}"
+    return None
+
+
+def _kernel_manager_class(cwd: Path, log: Any) -> type[Any]:
+    """A kernel manager that starts the kernel in ``cwd`` with a fixed ``PYTHONHASHSEED``.
+
+    The kernel's own stdout/stderr (its log lines) go to the run's ``kernel.log`` instead of the
+    user's terminal. Passing these to the kernel process (not ``os.chdir``/``os.environ`` here) keeps
+    this process's state untouched, which matters when runs share a process (the server).
+    """
+    from jupyter_client.manager import AsyncKernelManager
+
+    class ReproKernelManager(AsyncKernelManager):
+        async def _async_pre_start_kernel(self, **kw: Any) -> Any:
+            kw["env"] = {**kw.get("env", os.environ), "PYTHONHASHSEED": PYTHONHASHSEED}
+            kw["cwd"] = str(cwd)
+            kw["stdout"] = log
+            kw["stderr"] = log
+            return await super()._async_pre_start_kernel(**kw)
+
+    return ReproKernelManager
+
+
+# ----------------------------------------------------------------------------------------- collection
+
+
+def _collect_outputs(outcome: RunOutcome, executed: Any) -> None:
+    for cell in executed.cells:
+        info = cell.metadata.get(_ROLE_KEY, {})
+        if info.get("role") == "source":
+            index = int(info["index"])
+            outcome.outputs[index] = [dict(output) for output in cell.get("outputs", [])]
+            error = next((o for o in cell.get("outputs", []) if o.get("output_type") == "error"), None)
+            if error is not None:
+                outcome.errors[index] = {
+                    "ename": error.get("ename", ""),
+                    "evalue": error.get("evalue", ""),
+                    "traceback": list(error.get("traceback", [])),
+                }
+        elif info.get("role") in ("prelude", "epilogue", "bootstrap", "parameters"):
+            error = next((o for o in cell.get("outputs", []) if o.get("output_type") == "error"), None)
+            if error is not None and outcome.failure is None:
+                outcome.failure = (
+                    f"jupyter-repro's {info['role']} cell failed"
+                    f"{' for step ' + repr(info['step']) if info.get('step') else ''}:"
+                    f" {error.get('ename')}: {error.get('evalue')}"
+                )
+
+
+def _collect_steps(
+    outcome: RunOutcome,
+    outcomes: Sequence[StepOutcome],
+    store: ArtifactStore,
+    ledger: Ledger,
+    timer: _StepTimer,
+    work: Path,
+) -> None:
+    by_name = {item.step.name: item for item in outcomes}
+    for item in outcomes:
+        if item.status == "cached":
+            continue
+        failed_cell = next((i for i in item.step.cells if i in outcome.errors), None)
+        if failed_cell is not None:
+            error = outcome.errors[failed_cell]
+            item.status = "failed"
+            item.duration_s = timer.durations.get(item.step.name, 0.0)
+            item.error = {
+                "cell": failed_cell,
+                "ename": error["ename"],
+                "evalue": error["evalue"],
+                "message": f"cell {failed_cell}: {error['ename']}: {error['evalue']}",
+            }
+            if outcome.failure is None:
+                outcome.failure = f"step '{item.step.name}' failed in {item.error['message']}"
+            _progress(timer.options, "step", {"step": item.step.name, "status": "failed"})
+            continue
+        report_path = work / f"{item.step.name}.report.json"
+        if not report_path.exists():
+            continue  # never reached: marked skipped or failed below
+        report = json.loads(report_path.read_text(encoding="utf-8"))
+        item.status = "executed"
+        item.duration_s = timer.durations.get(item.step.name, 0.0)
+        item.reads = _hashed(ledger, report.get("reads", []))
+        item.writes = _hashed(ledger, report.get("writes", []))
+        variables, unstored = store.ingest_outputs(report.get("outputs") or {})
+        item.key = _key_now(outcome, item, by_name) or item.key
+        item.fingerprint = result_fingerprint(variables, item.writes, unstored)
+        if item.step.no_cache:
+            item.fingerprint = hashing.hash_json([item.fingerprint, outcome.run_id])  # a live source
+            _progress(timer.options, "step", {"step": item.step.name, "status": "executed"})
+            continue
+        entry = CacheEntry(
+            key=item.key,
+            step=item.step.name,
+            outputs={index: outcome.outputs.get(index, []) for index in item.step.cells},
+            variables=variables,
+            reads=tuple(item.reads),
+            writes=tuple(item.writes),
+            duration=item.duration_s,
+            unstored=unstored,
+        )
+        store.save_entry(entry)
+        item.entry = entry
+        _progress(timer.options, "step", {"step": item.step.name, "status": "executed"})
+
+
+def _hashed(ledger: Ledger, paths: Sequence[str]) -> list[tuple[str, str]]:
+    hashed = []
+    for path in sorted(set(paths)):
+        if os.path.isfile(path):
+            hashed.append((path, ledger.hash_file(path)))
+    return hashed
+
+
+def _mark_unfinished(outcomes: Sequence[StepOutcome], outcome: RunOutcome) -> None:
+    """Steps that were to run but did not: skipped, with the reason (a failure upstream or earlier)."""
+    failed = {item.step.name for item in outcomes if item.status == "failed"}
+    for item in outcomes:
+        if item.status in ("executed", "cached", "failed"):
+            continue
+        item.status = "skipped"
+        blocking = [name for name in item.step.depends_on if name in failed]
+        if blocking:
+            item.reason = f"upstream step '{blocking[0]}' failed"
+        elif outcome.failure is not None:
+            item.reason = f"not reached: {outcome.failure}"
+        if outcome.failure is None:
+            outcome.failure = f"step '{item.step.name}' did not run"
+
+
+# ------------------------------------------------------------------------------------------ notebook
+
+
+def _write_executed_notebook(outcome: RunOutcome) -> None:
+    """The source notebook's cells (same indices) with this run's outputs; written once per run."""
+    nb = copy.deepcopy(outcome.source)
+    counter = 0
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        if index in outcome.outputs:
+            counter += 1
+            cell.outputs = [_as_output(o, counter) for o in outcome.outputs[index]]
+            cell.execution_count = counter
+        else:
+            cell.outputs = []
+            cell.execution_count = None
+    nb.metadata.setdefault(_ROLE_KEY, {})
+    nb.metadata[_ROLE_KEY] = {
+        **dict(nb.metadata[_ROLE_KEY]),
+        "run_id": outcome.run_id,
+        "parameters": _jsonable(outcome.parameters),
+    }
+    write_notebook_atomically(nb, outcome.executed_notebook)
+
+
+def _as_output(output: Mapping[str, Any], counter: int) -> Any:
+    import nbformat
+
+    node = nbformat.from_dict(copy.deepcopy(dict(output)))  # type: ignore[no-untyped-call]
+    if node.get("output_type") == "execute_result":
+        node["execution_count"] = counter
+    return node
+
+
+# ------------------------------------------------------------------------------------------- helpers
+
+
+def _progress(options: RunOptions | None, event: str, data: dict[str, Any]) -> None:
+    if options is not None and options.progress is not None:
+        options.progress(event, data)
+
+
+def _jsonable(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=repr))
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, indent=2, default=repr) + "\n"
+
+
+def _write_text_atomically(target: Path, text: str) -> None:
+    tmp = target.with_name(f".{target.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, target)
+
+
+def finish_summary(result: Mapping[str, Any]) -> str:
+    """A readable table of a run's steps, for the CLI's default output."""
+    from jupyter_repro.textui import render_table
+
+    rows = [
+        (
+            step["name"],
+            step["status"],
+            f"{step['duration_s']:.2f}s" if step["status"] == "executed" else "",
+            len(step["reads"]),
+            len(step["writes"]),
+            (step.get("error") or {}).get("message") or step.get("reason") or "",
+        )
+        for step in result["steps"]
+    ]
+    table = render_table(("step", "status", "time", "reads", "writes", "note"), rows)
+    return "\n".join(
+        [
+            f"run {result['run_id']} of {result['notebook']}: {result['status']}",
+            table,
+            f"executed notebook: {result['executed_notebook']}",
+        ]
+    )
