@@ -5,7 +5,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 EXTRAS=${EXTRAS:-examples}
 source scripts/setup.sh
 
-step "jupyter repro on examples/sales_report.ipynb"
-jupyter repro --version
-jupyter labextension list 2>&1 | grep -i "jupyter-repro"
-jupyter server extension list 2>&1 | grep -i "jupyter_repro"
+step "the pipeline in examples/sales_report.ipynb"
+jupyter repro steps examples/sales_report.ipynb
+
+step "verify that it reproduces its saved outputs (headless, fresh kernel, cached steps)"
+jupyter repro verify examples/sales_report.ipynb
