@@ -9,7 +9,10 @@ Keeping the lookup in one function means the CLI, the server and exported jobs a
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
+
+from jupyter_repro.errors import PathError
 
 HOME_DIRNAME = ".repro"
 HOME_ENV = "JUPYTER_REPRO_HOME"
@@ -40,3 +43,31 @@ def _nearest_existing_home(folder: Path) -> Path | None:
         if home.is_dir():
             return home
     return None
+
+
+def check_trusted(home: Path) -> None:
+    """Refuse a repro home another user could have written: its cache holds pickles, and loading a
+    pickle runs code. The home must be owned by the current user and not writable by group or others.
+
+    See docs/security.md for the threat model and the options (a private home per user, ``--home``).
+    """
+    if not hasattr(os, "getuid"):  # pragma: no cover - Windows has no uid to compare
+        return
+    for folder in (home, home / "cache"):
+        try:
+            info = folder.stat()
+        except FileNotFoundError:
+            continue
+        if info.st_uid != os.getuid():
+            raise PathError(
+                f"repro home is owned by another user (uid {info.st_uid}); its cached pickles could run "
+                "their code as you",
+                path=str(folder),
+                hint="use your own repro home with --home or JUPYTER_REPRO_HOME",
+            )
+        if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+            raise PathError(
+                "repro home is writable by other users; its cached pickles could be replaced",
+                path=str(folder),
+                hint=f"run 'chmod go-w {folder}' or use --home",
+            )

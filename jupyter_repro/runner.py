@@ -30,7 +30,7 @@ from typing import Any, Literal
 from jupyter_repro import hashing
 from jupyter_repro.cache import ArtifactStore, CacheEntry
 from jupyter_repro.dataflow import normalised_code
-from jupyter_repro.home import find_home
+from jupyter_repro.home import check_trusted, find_home
 from jupyter_repro.kernel import codegen
 from jupyter_repro.ledger import Ledger
 from jupyter_repro.model import PARAMETERS_PROVIDER, Pipeline, Step
@@ -166,6 +166,7 @@ def run_pipeline(notebook_path: str | os.PathLike[str], options: RunOptions | No
     selected = _selected_steps(pipeline, options.step)
 
     home = find_home(path, options.home)
+    check_trusted(home)
     snapshot = take_snapshot(path, source, parameters)
     if options.kernel_name is None:
         environment = capture_for_notebook(path, source)
@@ -400,11 +401,13 @@ def _execute(
     work.mkdir(exist_ok=True)
     generated = _generated_notebook(outcome, outcomes, options, store, work)
     raw_path = outcome.run_dir / "generated.ipynb"
-    timer = _StepTimer(options)
-    failure = _papermill(generated, raw_path, outcome, options, timer)
+    observer = _Execution(outcome, outcomes, options, store, ledger, work)
+    failure = _papermill(generated, raw_path, outcome, options, observer)
     executed = load_notebook(raw_path) if raw_path.exists() else generated
     _collect_outputs(outcome, executed)
-    _collect_steps(outcome, outcomes, store, ledger, timer, work)
+    for item in outcomes:
+        if item.status not in ("cached", "executed", "failed"):
+            observer.collect(item)
     if failure is not None and outcome.failure is None:
         outcome.failure = failure
     _mark_unfinished(outcomes, outcome)
@@ -485,13 +488,29 @@ def _source_cell(pipeline: Pipeline, index: int, step: str | None = None) -> Any
     return cell
 
 
-class _StepTimer:
-    """Per-step wall time and progress, from nbclient's cell hooks (no polling, no extra saves)."""
+class _Execution:
+    """Follows the kernel through nbclient's cell hooks (no polling, no extra notebook saves).
 
-    def __init__(self, options: RunOptions) -> None:
+    Each step is collected as soon as its epilogue has run: its variables move into the store and its
+    cache entry is written then, so a later crash, timeout or kill keeps the steps already finished.
+    """
+
+    def __init__(
+        self,
+        outcome: RunOutcome,
+        outcomes: Sequence[StepOutcome],
+        options: RunOptions,
+        store: ArtifactStore,
+        ledger: Ledger,
+        work: Path,
+    ) -> None:
+        self.outcome = outcome
+        self.by_name = {item.step.name: item for item in outcomes}
         self.options = options
+        self.store = store
+        self.ledger = ledger
+        self.work = work
         self.started: dict[str, float] = {}
-        self.durations: dict[str, float] = {}
 
     def on_cell_start(self, cell: Any, cell_index: int, **_: Any) -> None:
         info = cell.metadata.get(_ROLE_KEY, {})
@@ -501,12 +520,66 @@ class _StepTimer:
 
     def on_cell_executed(self, cell: Any, cell_index: int, **_: Any) -> None:
         info = cell.metadata.get(_ROLE_KEY, {})
-        if info.get("role") == "epilogue" and info["step"] in self.started:
-            self.durations[info["step"]] = time.perf_counter() - self.started[info["step"]]
+        if info.get("role") == "source":
+            _record_cell(self.outcome, int(info["index"]), cell)
+        elif info.get("role") == "epilogue" and info["step"] in self.by_name:
+            self.collect(self.by_name[info["step"]])
+
+    def duration(self, step: str) -> float:
+        started = self.started.get(step)
+        return 0.0 if started is None else time.perf_counter() - started
+
+    def collect(self, item: StepOutcome) -> None:
+        """Settle a step that was to execute: failed, executed (and cached), or left pending."""
+        outcome = self.outcome
+        failed_cell = next((i for i in item.step.cells if i in outcome.errors), None)
+        if failed_cell is not None:
+            self._fail(item, failed_cell)
+            return
+        report_path = self.work / f"{item.step.name}.report.json"
+        if not report_path.exists():
+            return  # never reached: marked skipped afterwards
+        report = json.loads(report_path.read_text(encoding="utf-8"))
+        item.status = "executed"
+        item.duration_s = self.duration(item.step.name)
+        item.reads = _hashed(self.ledger, report.get("reads", []))
+        item.writes = _hashed(self.ledger, report.get("writes", []))
+        variables, unstored = self.store.ingest_outputs(report.get("outputs") or {})
+        item.key = _key_now(outcome, item, self.by_name) or item.key
+        item.fingerprint = result_fingerprint(variables, item.writes, unstored)
+        if item.step.no_cache:
+            item.fingerprint = hashing.hash_json([item.fingerprint, outcome.run_id])  # a live source
+        else:
+            item.entry = CacheEntry(
+                key=item.key,
+                step=item.step.name,
+                outputs={index: outcome.outputs.get(index, []) for index in item.step.cells},
+                variables=variables,
+                reads=tuple(item.reads),
+                writes=tuple(item.writes),
+                duration=item.duration_s,
+                unstored=unstored,
+            )
+            self.store.save_entry(item.entry)
+        _progress(self.options, "step", {"step": item.step.name, "status": "executed"})
+
+    def _fail(self, item: StepOutcome, cell: int) -> None:
+        error = self.outcome.errors[cell]
+        item.status = "failed"
+        item.duration_s = self.duration(item.step.name)
+        item.error = {
+            "cell": cell,
+            "ename": error["ename"],
+            "evalue": error["evalue"],
+            "message": f"cell {cell}: {error['ename']}: {error['evalue']}",
+        }
+        if self.outcome.failure is None:
+            self.outcome.failure = f"step '{item.step.name}' failed in {item.error['message']}"
+        _progress(self.options, "step", {"step": item.step.name, "status": "failed"})
 
 
 def _papermill(
-    generated: Any, raw_path: Path, outcome: RunOutcome, options: RunOptions, timer: _StepTimer
+    generated: Any, raw_path: Path, outcome: RunOutcome, options: RunOptions, observer: _Execution
 ) -> str | None:
     """Run the generated notebook in one fresh kernel; return a failure message or None."""
     import papermill
@@ -529,8 +602,8 @@ def _papermill(
                 start_timeout=options.start_timeout_s,
                 execution_timeout=options.cell_timeout_s,
                 kernel_manager_class=_kernel_manager_class(folder, kernel_log),
-                on_cell_start=timer.on_cell_start,
-                on_cell_executed=timer.on_cell_executed,
+                on_cell_start=observer.on_cell_start,
+                on_cell_executed=observer.on_cell_executed,
             )
         except PapermillExecutionError:
             return None  # the failing cell's error output says what happened (collected below)
@@ -569,18 +642,11 @@ def _kernel_manager_class(cwd: Path, log: Any) -> type[Any]:
 
 
 def _collect_outputs(outcome: RunOutcome, executed: Any) -> None:
+    """Outputs of every source cell of the executed generated notebook, and failures of injected cells."""
     for cell in executed.cells:
         info = cell.metadata.get(_ROLE_KEY, {})
         if info.get("role") == "source":
-            index = int(info["index"])
-            outcome.outputs[index] = [dict(output) for output in cell.get("outputs", [])]
-            error = next((o for o in cell.get("outputs", []) if o.get("output_type") == "error"), None)
-            if error is not None:
-                outcome.errors[index] = {
-                    "ename": error.get("ename", ""),
-                    "evalue": error.get("evalue", ""),
-                    "traceback": list(error.get("traceback", [])),
-                }
+            _record_cell(outcome, int(info["index"]), cell)
         elif info.get("role") in ("prelude", "epilogue", "bootstrap", "parameters"):
             error = next((o for o in cell.get("outputs", []) if o.get("output_type") == "error"), None)
             if error is not None and outcome.failure is None:
@@ -591,61 +657,15 @@ def _collect_outputs(outcome: RunOutcome, executed: Any) -> None:
                 )
 
 
-def _collect_steps(
-    outcome: RunOutcome,
-    outcomes: Sequence[StepOutcome],
-    store: ArtifactStore,
-    ledger: Ledger,
-    timer: _StepTimer,
-    work: Path,
-) -> None:
-    by_name = {item.step.name: item for item in outcomes}
-    for item in outcomes:
-        if item.status == "cached":
-            continue
-        failed_cell = next((i for i in item.step.cells if i in outcome.errors), None)
-        if failed_cell is not None:
-            error = outcome.errors[failed_cell]
-            item.status = "failed"
-            item.duration_s = timer.durations.get(item.step.name, 0.0)
-            item.error = {
-                "cell": failed_cell,
-                "ename": error["ename"],
-                "evalue": error["evalue"],
-                "message": f"cell {failed_cell}: {error['ename']}: {error['evalue']}",
-            }
-            if outcome.failure is None:
-                outcome.failure = f"step '{item.step.name}' failed in {item.error['message']}"
-            _progress(timer.options, "step", {"step": item.step.name, "status": "failed"})
-            continue
-        report_path = work / f"{item.step.name}.report.json"
-        if not report_path.exists():
-            continue  # never reached: marked skipped or failed below
-        report = json.loads(report_path.read_text(encoding="utf-8"))
-        item.status = "executed"
-        item.duration_s = timer.durations.get(item.step.name, 0.0)
-        item.reads = _hashed(ledger, report.get("reads", []))
-        item.writes = _hashed(ledger, report.get("writes", []))
-        variables, unstored = store.ingest_outputs(report.get("outputs") or {})
-        item.key = _key_now(outcome, item, by_name) or item.key
-        item.fingerprint = result_fingerprint(variables, item.writes, unstored)
-        if item.step.no_cache:
-            item.fingerprint = hashing.hash_json([item.fingerprint, outcome.run_id])  # a live source
-            _progress(timer.options, "step", {"step": item.step.name, "status": "executed"})
-            continue
-        entry = CacheEntry(
-            key=item.key,
-            step=item.step.name,
-            outputs={index: outcome.outputs.get(index, []) for index in item.step.cells},
-            variables=variables,
-            reads=tuple(item.reads),
-            writes=tuple(item.writes),
-            duration=item.duration_s,
-            unstored=unstored,
-        )
-        store.save_entry(entry)
-        item.entry = entry
-        _progress(timer.options, "step", {"step": item.step.name, "status": "executed"})
+def _record_cell(outcome: RunOutcome, index: int, cell: Any) -> None:
+    outcome.outputs[index] = [dict(output) for output in cell.get("outputs", [])]
+    error = next((o for o in cell.get("outputs", []) if o.get("output_type") == "error"), None)
+    if error is not None:
+        outcome.errors[index] = {
+            "ename": error.get("ename", ""),
+            "evalue": error.get("evalue", ""),
+            "traceback": list(error.get("traceback", [])),
+        }
 
 
 def _hashed(ledger: Ledger, paths: Sequence[str]) -> list[tuple[str, str]]:
