@@ -25,7 +25,7 @@ PIPELINE = [
     ("n = 2", ["parameters"]),
     ("values = list(range(5))", ["step:make"]),
     (
-        "import time\ntime.sleep(float(__import__('os').environ.get('SLOW', '0')))\ntotal = sum(values) * n\nprint(total)",
+        "total = sum(values) * n\nprint(total)",
         ["step:sum"],
     ),
 ]
