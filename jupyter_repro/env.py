@@ -36,6 +36,7 @@ LOCK_TIMEOUT_S = 300.0
 LOCKS_DIRNAME = "locks"
 EMPTY_LOCK_TEXT = "# no third-party distributions imported: nothing to lock\n"
 _MARKER = "JUPYTER_REPRO_ENV="
+CAPTURE_MARKER = _MARKER  # public: the line of CAPTURE_SCRIPT's output that holds its JSON
 # Names jupyter_client replaces by its own interpreter when it launches a kernel (plus "{python}").
 _SELF_PYTHON_NAMES = frozenset(
     {
@@ -93,6 +94,7 @@ print("JUPYTER_REPRO_ENV=" + json.dumps({
         (top, sorted(set(norm(n) for n in names))) for top, names in owners.items()
     ),
     "local_distributions": sorted(local),
+    "path": [p for p in sys.path],
 }))
 """
 
@@ -118,29 +120,67 @@ def notebook_kernel_name(notebook: Any) -> str:
 
 def kernel_interpreter(kernel_name: str | None = None) -> KernelInterpreter:
     """Find the interpreter of kernelspec ``kernel_name`` (default ``python3``) without starting it."""
+    name = kernel_name or DEFAULT_KERNEL
+    spec = _spec_from_disk(name) or _spec_from_jupyter_client(name)
+    if str(spec.get("language", "")).lower() != "python":
+        raise EnvironmentCaptureError(
+            f"kernelspec '{name}' runs {spec.get('language')}, not Python",
+            hint="only Python kernels are supported",
+        )
+    recorded = {
+        "name": name,
+        "display_name": spec.get("display_name", name),
+        "language": spec.get("language"),
+        "argv": list(spec["argv"]),
+        "resource_dir": spec["resource_dir"],
+    }
+    python = resolve_python(list(spec["argv"]), spec["resource_dir"])
+    return KernelInterpreter(python=python, kernelspec=recorded, env=dict(spec.get("env") or {}))
+
+
+def _spec_from_jupyter_client(name: str) -> dict[str, Any]:
+    """jupyter_client's answer, for kernels without a ``kernel.json`` (ipykernel's built-in one)."""
     from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
 
-    name = kernel_name or DEFAULT_KERNEL
     try:
-        spec = KernelSpecManager().get_kernel_spec(name)
+        spec = KernelSpecManager(kernel_dirs=_kernel_dirs()).get_kernel_spec(name)
     except NoSuchKernel:
         raise EnvironmentCaptureError(
             f"no kernelspec named '{name}'",
             hint="see 'jupyter kernelspec list', or change the notebook's kernel",
         ) from None
-    if str(spec.language).lower() != "python":
-        raise EnvironmentCaptureError(
-            f"kernelspec '{name}' runs {spec.language}, not Python", hint="only Python kernels are supported"
-        )
-    recorded = {
-        "name": name,
+    return {
+        "argv": list(spec.argv),
         "display_name": spec.display_name,
         "language": spec.language,
-        "argv": list(spec.argv),
+        "env": dict(spec.env or {}),
         "resource_dir": spec.resource_dir,
     }
-    python = resolve_python(list(spec.argv), spec.resource_dir)
-    return KernelInterpreter(python=python, kernelspec=recorded, env=dict(spec.env or {}))
+
+
+def _kernel_dirs() -> list[str]:
+    """jupyter_client's kernelspec folders, without importing IPython to find ``~/.ipython``."""
+    from jupyter_core.paths import jupyter_path
+
+    ipython_dir = os.environ.get("IPYTHONDIR") or os.path.join(os.path.expanduser("~"), ".ipython")
+    return [*jupyter_path("kernels"), os.path.join(ipython_dir, "kernels")]
+
+
+def _spec_from_disk(name: str) -> dict[str, Any] | None:
+    """The kernelspec read from the first ``kernels/<name>/kernel.json`` on Jupyter's path, or None.
+
+    This is where jupyter_client looks too; reading the file directly spares importing
+    jupyter_client, zmq and tornado (and IPython, for the native ``python3`` kernel) on every command.
+    """
+    for folder in _kernel_dirs():
+        resource_dir = Path(folder) / name.lower()
+        try:
+            spec = json.loads((resource_dir / "kernel.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(spec, dict) and isinstance(spec.get("argv"), list) and spec["argv"]:
+            return {**spec, "resource_dir": str(resource_dir)}
+    return None
 
 
 def resolve_python(argv: list[str], resource_dir: str | None = None) -> str:
@@ -173,10 +213,73 @@ def resolve_python(argv: list[str], resource_dir: str | None = None) -> str:
 # --- capturing ------------------------------------------------------------------------------------
 
 
-def capture_for_notebook(notebook_path: str | os.PathLike[str], notebook: Any) -> EnvironmentSnapshot:
-    """Snapshot of the interpreter that runs ``notebook``'s kernel, run from the notebook's folder."""
+def capture_for_notebook(
+    notebook_path: str | os.PathLike[str], notebook: Any, home: str | os.PathLike[str] | None = None
+) -> EnvironmentSnapshot:
+    """Snapshot of the interpreter that runs ``notebook``'s kernel, run from the notebook's folder.
+
+    With ``home``, an unchanged environment is answered from the snapshot cache there (see
+    :func:`snapshot_environment`).
+    """
     interpreter = kernel_interpreter(notebook_kernel_name(notebook))
-    return capture_environment(interpreter, cwd=Path(notebook_path).resolve().parent)
+    cwd = Path(notebook_path).resolve().parent
+    if home is None:
+        return capture_environment(interpreter, cwd=cwd)
+    return snapshot_environment(interpreter, home, cwd=cwd)
+
+
+ENV_CACHE_DIRNAME = "envcache"
+
+
+def snapshot_environment(
+    interpreter: KernelInterpreter,
+    home: str | os.PathLike[str],
+    *,
+    cwd: str | os.PathLike[str] | None = None,
+) -> EnvironmentSnapshot:
+    """:func:`capture_environment`, skipped when the interpreter's import path has not changed.
+
+    Listing every distribution costs a process start and reading hundreds of metadata files; a
+    ``pip install`` or uninstall always adds or removes an entry in a ``sys.path`` folder, which
+    changes that folder's mtime. So the last capture is kept with the (path, mtime) of every
+    ``sys.path`` folder and of the interpreter itself, and reused while they are all the same.
+    """
+    folder = Path(cwd).resolve() if cwd is not None else Path.cwd()
+    key = hash_json({"python": interpreter.python, "env": dict(interpreter.env), "cwd": str(folder)})
+    cache_file = Path(home) / ENV_CACHE_DIRNAME / (key.replace(":", "-") + ".json")
+    cached = _read_env_cache(cache_file)
+    if cached is not None and cached["signature"] == _path_signature(
+        interpreter.python, cached["path"], folder
+    ):
+        return capture_from_facts(cached["facts"], interpreter)
+    facts = _run_capture_script(interpreter, folder, CAPTURE_TIMEOUT_S)
+    snapshot = capture_from_facts(facts, interpreter)
+    path = [str(entry) for entry in facts.get("path", [])]
+    record = {"signature": _path_signature(interpreter.python, path, folder), "path": path, "facts": facts}
+    _write_atomically(cache_file, json.dumps(record))
+    return snapshot
+
+
+def _read_env_cache(cache_file: Path) -> dict[str, Any] | None:
+    try:
+        record: dict[str, Any] = json.loads(cache_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(record, dict) or not {"signature", "path", "facts"} <= set(record):
+        return None
+    return record
+
+
+def _path_signature(python: str, path: Iterable[str], cwd: Path) -> list[list[Any]]:
+    """(entry, mtime_ns) of the interpreter and each ``sys.path`` entry; None for a missing one."""
+    signature: list[list[Any]] = []
+    for entry in [python, *path]:
+        target = cwd / entry if entry == "" or not os.path.isabs(entry) else Path(entry)
+        try:
+            signature.append([entry, os.stat(target).st_mtime_ns])
+        except OSError:
+            signature.append([entry, None])
+    return signature
 
 
 def capture_environment(
@@ -190,7 +293,12 @@ def capture_environment(
     The script runs with the kernelspec's environment variables and in ``cwd`` (the notebook's
     folder), as the kernel would, so ``sys.path`` and therefore the visible distributions match.
     """
-    facts = _run_capture_script(interpreter, cwd, timeout_s)
+    return capture_from_facts(_run_capture_script(interpreter, cwd, timeout_s), interpreter)
+
+
+def capture_from_facts(facts: Mapping[str, Any], interpreter: KernelInterpreter) -> EnvironmentSnapshot:
+    """The snapshot for what :data:`CAPTURE_SCRIPT` reported (shared by the cache and the server)."""
+    facts = {key: value for key, value in facts.items() if key != "path"}
     try:
         return EnvironmentSnapshot.from_dict({**facts, "kernelspec": dict(interpreter.kernelspec)})
     except (KeyError, TypeError, ValueError, AttributeError) as error:

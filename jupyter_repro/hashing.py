@@ -60,8 +60,29 @@ def hash_stream(handle: BinaryIO) -> str:
 
 def hash_file(path: str | os.PathLike[str]) -> str:
     """Digest of a file's content, streamed (never the whole file in memory)."""
+    return hash_file_counted(path)[0]
+
+
+def hash_file_counted(path: str | os.PathLike[str]) -> tuple[str, int]:
+    """Digest of a file and the number of bytes read to compute it.
+
+    With BLAKE3 the file is memory-mapped and hashed on several threads (the kernel pages it in and
+    out, so memory stays bounded); this is about twice as fast as feeding 1 MiB chunks from Python.
+    """
+    if ALGORITHM == "blake3":
+        hasher = _new_hasher()
+        hasher.update_mmap(os.fspath(path))  # type: ignore[attr-defined]
+        return f"{ALGORITHM}:{hasher.hexdigest()}", os.path.getsize(path)
+    total = 0
+
+    def counted(handle: BinaryIO) -> Iterable[bytes]:
+        nonlocal total
+        while chunk := handle.read(CHUNK_SIZE):
+            total += len(chunk)
+            yield chunk
+
     with open(path, "rb") as handle:
-        return hash_stream(handle)
+        return hash_chunks(counted(handle)), total
 
 
 def canonical_json(value: Any) -> bytes:

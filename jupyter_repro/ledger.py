@@ -26,10 +26,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from sqlite_utils import Database, Migrations
-
+from jupyter_repro._lean import without_dataframe_libraries
 from jupyter_repro.errors import LedgerError, RunNotFoundError
-from jupyter_repro.hashing import ALGORITHM, CHUNK_SIZE, hash_chunks
+from jupyter_repro.hashing import ALGORITHM, hash_file_counted
 from jupyter_repro.home import find_home
 from jupyter_repro.records import (
     CacheEntryRecord,
@@ -42,6 +41,9 @@ from jupyter_repro.records import (
     RunRecord,
     StepRunRecord,
 )
+
+with without_dataframe_libraries():
+    from sqlite_utils import Database, Migrations
 
 LEDGER_FILENAME = "ledger.db"
 BUSY_TIMEOUT_S = 30.0
@@ -627,14 +629,10 @@ class Ledger:
         return str(row["hash"]) if same and settled and current else None
 
     def _read_hash(self, target: Path) -> str:
-        def chunks() -> Iterator[bytes]:
-            with open(target, "rb") as handle:
-                while chunk := handle.read(CHUNK_SIZE):
-                    self.bytes_read += len(chunk)
-                    yield chunk
-
+        digest, size = hash_file_counted(target)
+        self.bytes_read += size
         self.files_read += 1
-        return hash_chunks(chunks())
+        return digest
 
     def _store_stat(self, path: str, stat: os.stat_result, digest: str, hashed_at_ns: int) -> None:
         with self.transaction():

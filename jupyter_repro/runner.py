@@ -169,7 +169,7 @@ def run_pipeline(notebook_path: str | os.PathLike[str], options: RunOptions | No
     check_trusted(home)
     snapshot = take_snapshot(path, source, parameters)
     if options.kernel_name is None:
-        environment = capture_for_notebook(path, source)
+        environment = capture_for_notebook(path, source, home)
     else:
         environment = capture_environment(kernel_interpreter(options.kernel_name), cwd=path.resolve().parent)
     if options.capture_lock:

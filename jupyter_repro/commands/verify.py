@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from jupyter_repro.commands.run import add_parameter_arguments, stderr_progress
+from jupyter_repro.commands.run import add_parameter_arguments, progress_callback
 
 HELP = "Verify reproducible: re-execute headlessly and compare every cell with its saved outputs."
 
@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
             cell_timeout_s=args.timeout,
             home=args.home,
             capture_lock=args.isolated,
-            progress=stderr_progress,
+            progress=progress_callback(args),
         ),
         runs=args.runs,
         isolated=args.isolated,
