@@ -158,6 +158,25 @@ def _spec_from_jupyter_client(name: str) -> dict[str, Any]:
     }
 
 
+def lean_kernel_spec_manager(**kwargs: Any) -> Any:
+    """A jupyter_client KernelSpecManager that reads ``kernel.json`` files without importing IPython.
+
+    Starting a kernel asks the manager for the spec; for the native ``python3`` kernel jupyter_client
+    imports ipykernel and IPython in the *launching* process just to describe it (half a second per
+    run). Specs found on disk are read directly; anything else goes to jupyter_client as before.
+    """
+    from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
+
+    class LeanKernelSpecManager(KernelSpecManager):
+        def get_kernel_spec(self, kernel_name: str) -> KernelSpec:
+            found = _spec_from_disk(kernel_name)
+            if found is not None:
+                return KernelSpec.from_resource_dir(found["resource_dir"])
+            return super().get_kernel_spec(kernel_name)
+
+    return LeanKernelSpecManager(kernel_dirs=_kernel_dirs(), **kwargs)
+
+
 def _kernel_dirs() -> list[str]:
     """jupyter_client's kernelspec folders, without importing IPython to find ``~/.ipython``."""
     from jupyter_core.paths import jupyter_path
@@ -275,11 +294,26 @@ def _path_signature(python: str, path: Iterable[str], cwd: Path) -> list[list[An
     signature: list[list[Any]] = []
     for entry in [python, *path]:
         target = cwd / entry if entry == "" or not os.path.isabs(entry) else Path(entry)
+        if target == cwd:
+            # the notebook's own folder changes whenever a run writes a file there: what matters is
+            # only whether it holds distributions
+            signature.append([entry, _distribution_entries(target)])
+            continue
         try:
             signature.append([entry, os.stat(target).st_mtime_ns])
         except OSError:
             signature.append([entry, None])
     return signature
+
+
+def _distribution_entries(folder: Path) -> list[str]:
+    """Names in ``folder`` that make distributions importable from it (metadata, .pth, .egg-link)."""
+    suffixes = (".dist-info", ".egg-info", ".egg-link", ".pth", ".egg")
+    try:
+        with os.scandir(folder) as entries:
+            return sorted(entry.name for entry in entries if entry.name.endswith(suffixes))
+    except OSError:
+        return []
 
 
 def capture_environment(

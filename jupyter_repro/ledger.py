@@ -26,7 +26,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from jupyter_repro._lean import without_dataframe_libraries
+from jupyter_repro._lean import DATAFRAME_LIBRARIES, without_modules
 from jupyter_repro.errors import LedgerError, RunNotFoundError
 from jupyter_repro.hashing import ALGORITHM, hash_file_counted
 from jupyter_repro.home import find_home
@@ -42,7 +42,7 @@ from jupyter_repro.records import (
     StepRunRecord,
 )
 
-with without_dataframe_libraries():
+with without_modules(*DATAFRAME_LIBRARIES):
     from sqlite_utils import Database, Migrations
 
 LEDGER_FILENAME = "ledger.db"

@@ -582,6 +582,9 @@ def _papermill(
     generated: Any, raw_path: Path, outcome: RunOutcome, options: RunOptions, observer: _Execution
 ) -> str | None:
     """Run the generated notebook in one fresh kernel; return a failure message or None."""
+    from jupyter_repro._lean import import_papermill
+
+    import_papermill()
     import papermill
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
     from papermill.exceptions import PapermillExecutionError
@@ -627,7 +630,12 @@ def _kernel_manager_class(cwd: Path, log: Any) -> type[Any]:
     """
     from jupyter_client.manager import AsyncKernelManager
 
+    from jupyter_repro.env import lean_kernel_spec_manager
+
     class ReproKernelManager(AsyncKernelManager):
+        def _kernel_spec_manager_default(self) -> Any:
+            return lean_kernel_spec_manager(parent=self)
+
         async def _async_pre_start_kernel(self, **kw: Any) -> Any:
             kw["env"] = {**kw.get("env", os.environ), "PYTHONHASHSEED": PYTHONHASHSEED}
             kw["cwd"] = str(cwd)

@@ -1,0 +1,49 @@
+"""The server extension's settings, as traitlets (``c.JupyterRepro.*`` in ``jupyter_server_config.py``).
+
+Job settings (concurrency, history, per-cell timeout) belong to :class:`~jupyter_repro.server.jobs.JobManager`
+(``c.JobManager.*``); ``docs/rest-api.md`` lists both.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from traitlets import Float, Integer, TraitError, Unicode, validate
+from traitlets.config import LoggingConfigurable
+
+MIB = 1024 * 1024
+
+
+class JupyterRepro(LoggingConfigurable):
+    """Settings of the jupyter-repro server extension, stored in the tornado settings."""
+
+    repro_home = Unicode(
+        None,
+        allow_none=True,
+        config=True,
+        help="The repro home (ledger, cache, runs) for every notebook served. None (default): each "
+        "notebook's nearest .repro/ folder, or the JUPYTER_REPRO_HOME environment variable, as the CLI "
+        "finds it. A relative path is relative to the server's working directory.",
+    )
+    snapshot_timeout = Float(
+        30.0,
+        config=True,
+        help="Seconds to wait for a live kernel to answer a snapshot (a kernel busy with a long cell "
+        "answers only after it).",
+    )
+    export_timeout = Float(
+        120.0,
+        config=True,
+        help="Seconds an export (jupyter repro export) may take before the request fails.",
+    )
+    max_body_size = Integer(
+        MIB,
+        config=True,
+        help="Largest accepted JSON request body, in bytes; larger bodies are refused with 413.",
+    )
+
+    @validate("snapshot_timeout", "export_timeout", "max_body_size")
+    def _positive(self, proposal: Any) -> Any:
+        if proposal["value"] <= 0:
+            raise TraitError(f"{proposal['trait'].name} must be positive, not {proposal['value']}")
+        return proposal["value"]
