@@ -46,3 +46,13 @@ def test_unknown_subcommand_is_a_usage_error() -> None:
 def test_python_and_javascript_versions_agree() -> None:
     package = json.loads((REPO / "package.json").read_text(encoding="utf-8"))
     assert package["version"] == __version__
+
+
+def test_cli_reference_is_generated_from_the_current_help() -> None:
+    result = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "gen_cli_docs.py"), "--check"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr

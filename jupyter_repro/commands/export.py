@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import datetime
 
+from jupyter_repro.commands import add_parameter_option, whole_number
+
 HELP = "export the pipeline as a scheduled, idempotent job (Airflow DAG, cron entry, plain script)"
 
 
@@ -13,16 +15,6 @@ def _date(text: str) -> datetime.date:
         return datetime.date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
-
-
-def _non_negative(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError("must not be negative")
-    return value
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -45,15 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="cron expression ('0 2 * * *') or preset (@hourly, @daily, @weekly, @monthly, @yearly); "
         "default @daily for airflow and cron, none for script",
     )
-    parser.add_argument(
-        "-p",
-        "--parameter",
-        nargs=2,
-        action="append",
-        metavar=("NAME", "VALUE"),
-        dest="parameters",
-        help="fix a parameter's value in the job (typed as papermill does)",
-    )
+    add_parameter_option(parser, "fix a parameter's value in the job (typed as papermill does)")
     interval = parser.add_mutually_exclusive_group()
     interval.add_argument(
         "--interval-params",
@@ -83,11 +67,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="how the job calls jupyter-repro (default: this interpreter, 'python -m jupyter_repro.cli')",
     )
     parser.add_argument(
-        "--retries", type=_non_negative, default=2, metavar="N", help="retries of a failed run (default 2)"
+        "--retries", type=whole_number(0), default=2, metavar="N", help="retries of a failed run (default 2)"
     )
     parser.add_argument(
         "--retry-delay",
-        type=_non_negative,
+        type=whole_number(0),
         default=300,
         metavar="SECONDS",
         help="wait between retries (default 300)",

@@ -6,26 +6,18 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from jupyter_repro.commands import whole_number
+
 if TYPE_CHECKING:
     from jupyter_repro.records import RunRecord
 
 HELP = "list recorded runs and verifications, newest first"
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("notebook", nargs="?", metavar="NB", help="only the runs of this notebook")
     parser.add_argument(
-        "--limit", type=_positive, default=20, metavar="N", help="show at most N runs (default 20)"
+        "--limit", type=whole_number(1), default=20, metavar="N", help="show at most N runs (default 20)"
     )
     parser.add_argument("--json", action="store_true", help="print the runs as JSON on stdout")
 

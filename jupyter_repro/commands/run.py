@@ -10,20 +10,16 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from jupyter_repro.runner import ProgressCallback
 
+from jupyter_repro.commands import add_parameter_option
+
 HELP = "Run the notebook's pipeline headlessly in a fresh kernel, reusing cached steps."
 
 
 def add_parameter_arguments(parser: argparse.ArgumentParser) -> None:
     """``-p NAME VALUE`` (repeatable) and ``--no-cache``, shared by ``run`` and ``verify``."""
     parser.add_argument("notebook", metavar="NB", help="the notebook (.ipynb)")
-    parser.add_argument(
-        "-p",
-        "--parameter",
-        nargs=2,
-        action="append",
-        metavar=("NAME", "VALUE"),
-        dest="parameters",
-        help="set a parameter of the notebook's 'parameters' cell (typed as papermill does)",
+    add_parameter_option(
+        parser, "set a parameter of the notebook's 'parameters' cell (typed as papermill does)"
     )
     parser.add_argument("--no-cache", action="store_true", help="execute every step, ignoring the cache")
     parser.add_argument(

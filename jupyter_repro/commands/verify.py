@@ -5,23 +5,17 @@ from __future__ import annotations
 import argparse
 import sys
 
+from jupyter_repro.commands import whole_number
 from jupyter_repro.commands.run import add_parameter_arguments, progress_callback
 
 HELP = "Verify reproducible: re-execute headlessly and compare every cell with its saved outputs."
-
-
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be 1 or more")
-    return value
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_parameter_arguments(parser)
     parser.add_argument(
         "--runs",
-        type=_positive,
+        type=whole_number(1),
         default=1,
         metavar="N",
         help="run N times without cache to tell nondeterministic cells from drift",

@@ -1,0 +1,93 @@
+"""Write docs/cli.md from the argparse definitions, so the reference never drifts from --help.
+
+    python scripts/gen_cli_docs.py          # rewrite docs/cli.md
+    python scripts/gen_cli_docs.py --check  # exit 1 if docs/cli.md is out of date (used by the tests)
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TARGET = ROOT / "docs" / "cli.md"
+
+INTRO = """# Command-line reference
+
+`jupyter repro COMMAND ...` (also `jupyter-repro COMMAND ...`). Generated from `--help` by
+`scripts/gen_cli_docs.py`; the JSON shapes are at the end.
+
+Exit codes: `0` success (for `verify`: reproducible); `1` the notebook ran but diverged, or a step
+failed; `2` the input is unusable (missing or malformed notebook, bad tags, cycle, unknown parameter,
+unknown run id): one line on stderr naming the file, cell or tag and what to do, never a traceback.
+
+`--json` output goes to stdout only; progress goes to stderr when stderr is a terminal.
+Every command takes `--home DIR` (the repro home; default: the nearest `.repro/` above the notebook,
+else a new one beside it; environment variable `JUPYTER_REPRO_HOME`).
+"""
+
+JSON_SHAPES = """## JSON output
+
+Keys may be added in later versions, never removed or renamed.
+
+`steps --json`:
+
+```text
+{"notebook": str, "steps": [{"name": str, "cells": [int], "after": [str], "depends_on": [str],
+  "inputs": [{"name": str, "from": str}], "outputs": [str], "parameters": [str], ...}],
+ "parameters": {name: value}, "setup_cells": [int], "hidden_state": [...], ...}
+```
+
+`run --json` and `verify --json`:
+
+```text
+{"run_id": str, "kind": "run"|"verify", "notebook": str, "status": "ok"|"failed",
+ "verdict": "reproducible"|"diverged"|"failed"|null,
+ "seed": int, "parameters": {...}, "environment_hash": str,
+ "steps": [{"name": str, "status": "executed"|"cached"|"failed"|"skipped", "cache_key": str,
+            "duration_s": float, "reads": [{"path": str, "hash": str}],
+            "writes": [{"path": str, "hash": str}], "error": {...}|null, ...}],
+ "cells": [{"index": int, "step": str, "status": "match"|"differ"|"error"|"unverified"|"ignored",
+            "diff": str|null, "reason": str}],
+ "causes": [{"kind": "code"|"data"|"environment"|"nondeterminism"|"hidden-state"|"error",
+             "step": str|null, "detail": str}],
+ "executed_notebook": str, "report": str}
+```
+
+`log --json`: `{"runs": [{"run_id", "kind", "notebook", "started_at", "status", "verdict", ...}]}`,
+newest first. `show --json`: the run's recorded document with its steps, cells and environment.
+`diff --json`: changes by category (parameters, seed, notebook, code, data, packages, environment).
+`export --json`: `{"files": [str]}`.
+"""
+
+
+def render() -> str:
+    os.environ["COLUMNS"] = "100"  # stable wrapping of argparse help
+    sys.path.insert(0, str(ROOT))
+    from jupyter_repro.cli import SUBCOMMANDS, build_parser
+
+    parts = [INTRO, "## jupyter repro\n", "```text\n" + build_parser(None).format_help() + "```\n"]
+    for name in SUBCOMMANDS:
+        parser = build_parser(name)
+        action = next(a for a in parser._actions if a.dest == "command")
+        sub = action.choices[name]  # type: ignore[index]
+        parts.append(f"## jupyter repro {name}\n")
+        parts.append("```text\n" + sub.format_help() + "```\n")
+    parts.append(JSON_SHAPES)
+    return "\n".join(parts)
+
+
+def main() -> int:
+    text = render()
+    if "--check" in sys.argv:
+        if not TARGET.exists() or TARGET.read_text(encoding="utf-8") != text:
+            print("docs/cli.md is out of date: run python scripts/gen_cli_docs.py", file=sys.stderr)
+            return 1
+        return 0
+    TARGET.write_text(text, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
