@@ -45,6 +45,7 @@ def render_report(verification: Verification) -> str:
         _cells_table(result.get("cells", [])),
         *(_cell_detail(c) for c in verification.comparisons if c.status in ("differ", "error")),
         _steps_table(result["steps"]),
+        _changes(result.get("changes_since")),
         _isolation(result.get("isolated")),
         f"<h2>Environment</h2><p>Environment hash <code>{_e(result['environment_hash'])}</code>.</p>",
         "</body></html>",
@@ -106,6 +107,10 @@ def _outputs_html(outputs: Iterable[NormalisedOutput]) -> str:
 
 
 def _text_of(output: NormalisedOutput) -> str:
+    """What a reader compares by eye: the plain-text form where there is one (HTML tables show as
+    markup otherwise); the diff below still shows what was actually compared."""
+    if output.key == "text/html" and "text/plain" in output.data:
+        return output.data["text/plain"]
     if output.key in output.data:
         value = output.data[output.key]
         return value if not output.key.startswith("image/") else f"[{output.key} image]"
@@ -124,6 +129,32 @@ def _steps_table(steps: Iterable[dict[str, Any]]) -> str:
         + "".join(rows)
         + "</table>"
     )
+
+
+def _changes(changes: dict[str, Any] | None) -> str:
+    """Parameters, code, data, packages and environment that differ from the last recorded run."""
+    if not changes:
+        return ""
+    title = f"<h2>Changes since run <code>{_e(changes['run_a'])}</code></h2>"
+    if changes.get("identical"):
+        return title + "<p>None: same parameters, seed, code, data files and environment.</p>"
+    rows = [
+        f"<tr><td>{_e(category)}</td><td>{_e(change['name'])}</td><td>{_e(change['change'])}</td>"
+        f"<td>{_e(_short(change.get('before')))}</td><td>{_e(_short(change.get('after')))}</td></tr>"
+        for category in ("parameters", "seed", "code", "data", "packages", "environment")
+        for change in changes.get(category, [])
+    ]
+    return (
+        title
+        + "<table><tr><th>what</th><th>name</th><th>change</th><th>before</th><th>after</th></tr>"
+        + "".join(rows)
+        + "</table>"
+    )
+
+
+def _short(value: Any) -> str:
+    text = "" if value is None else str(value)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def _isolation(report: dict[str, Any] | None) -> str:

@@ -207,11 +207,15 @@ def attribute_causes(
                 f"{_first_line(diff)}",
             )
         )
+    previous = ledger.last_run(Path(outcome.notebook).resolve(), before=outcome.run_id)
+    changes = None
+    if previous is not None and previous.result is not None:
+        changes = diff_runs(ledger.run_detail(previous.run_id), _provisional_detail(outcome, ledger))
+        # what changed since the last recorded run, for the report, whatever the verdict
+        outcome.extra["changes_since"] = changes.to_dict()
     if bad_steps or outcome.failure is not None:
         causes.extend(_hidden_state_causes(pipeline, bad_steps))
-        previous = ledger.last_run(Path(outcome.notebook).resolve(), before=outcome.run_id)
-        if previous is not None and previous.result is not None:
-            changes = diff_runs(ledger.run_detail(previous.run_id), _provisional_detail(outcome, ledger))
+        if changes is not None and previous is not None:
             causes.extend(_ledger_causes(changes, outcome, previous.run_id, bad_steps))
     return causes
 

@@ -139,6 +139,9 @@ def test_data_drift_between_two_verifications_names_the_file(
     assert len(data) == 1
     assert str(tmp_path / "prices.csv") in data[0]["detail"]
     assert data[0]["step"] == "load"
+    page = (verification.outcome.run_dir / "report.html").read_text(encoding="utf-8")
+    assert "Changes since run" in page
+    assert "prices.csv" in page
 
 
 def test_a_raising_cell_fails_the_verification(make_notebook: Callable[..., Path]) -> None:
