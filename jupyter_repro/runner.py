@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -399,10 +400,16 @@ def _execute(
 ) -> None:
     work = outcome.run_dir / "work"
     work.mkdir(exist_ok=True)
-    generated = _generated_notebook(outcome, outcomes, options, store, work)
     raw_path = outcome.run_dir / "generated.ipynb"
     observer = _Execution(outcome, outcomes, options, store, ledger, work)
-    failure = _papermill(generated, raw_path, outcome, options, observer)
+    with open(outcome.run_dir / "kernel.log", "ab") as kernel_log:
+        # the kernel boots in its own process while papermill is imported and the notebook generated
+        kernel = _start_kernel(_kernel_name(outcome, options), outcome, kernel_log)
+        try:
+            generated = _generated_notebook(outcome, outcomes, options, store, work)
+            failure = _papermill(generated, raw_path, outcome, options, observer, kernel)
+        finally:
+            _stop_kernel(kernel)
     executed = load_notebook(raw_path) if raw_path.exists() else generated
     _collect_outputs(outcome, executed)
     for item in outcomes:
@@ -578,57 +585,20 @@ class _Execution:
         _progress(self.options, "step", {"step": item.step.name, "status": "failed"})
 
 
-def _papermill(
-    generated: Any, raw_path: Path, outcome: RunOutcome, options: RunOptions, observer: _Execution
-) -> str | None:
-    """Run the generated notebook in one fresh kernel; return a failure message or None."""
-    from jupyter_repro._lean import import_papermill
-
-    import_papermill()
-    import papermill
-    from nbclient.exceptions import CellTimeoutError, DeadKernelError
-    from papermill.exceptions import PapermillExecutionError
-
-    folder = Path(outcome.notebook).resolve().parent
-    kernel_name = (
-        options.kernel_name or outcome.source.metadata.get("kernelspec", {}).get("name") or "python3"
-    )
-    with open(outcome.run_dir / "kernel.log", "ab") as kernel_log:
-        try:
-            papermill.execute_notebook(
-                generated,
-                str(raw_path),
-                kernel_name=kernel_name,
-                progress_bar=False,
-                request_save_on_cell_execute=False,
-                autosave_cell_every=0,
-                start_timeout=options.start_timeout_s,
-                execution_timeout=options.cell_timeout_s,
-                kernel_manager_class=_kernel_manager_class(folder, kernel_log),
-                on_cell_start=observer.on_cell_start,
-                on_cell_executed=observer.on_cell_executed,
-            )
-        except PapermillExecutionError:
-            return None  # the failing cell's error output says what happened (collected below)
-        except CellTimeoutError:
-            limit = options.cell_timeout_s
-            return f"a cell did not finish within {limit:g} s (timeout)" if limit else "a cell timed out"
-        except DeadKernelError:
-            return "the kernel died during execution (crash, os._exit or out of memory)"
-        except RuntimeError as error:  # the kernel failed to start, or died while starting
-            first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
-            return f"the kernel could not run: {first_line}"
-    return None
+def _kernel_name(outcome: RunOutcome, options: RunOptions) -> str:
+    spec = outcome.source.metadata.get("kernelspec", {})
+    return options.kernel_name or spec.get("name") or "python3"
 
 
-def _kernel_manager_class(cwd: Path, log: Any) -> type[Any]:
-    """A kernel manager that starts the kernel in ``cwd`` with a fixed ``PYTHONHASHSEED``.
+def _start_kernel(kernel_name: str, outcome: RunOutcome, log: Any) -> Any:
+    """Start the run's kernel now; nbclient attaches to it instead of starting its own.
 
-    The kernel's own stdout/stderr (its log lines) go to the run's ``kernel.log`` instead of the
-    user's terminal. Passing these to the kernel process (not ``os.chdir``/``os.environ`` here) keeps
-    this process's state untouched, which matters when runs share a process (the server).
+    The kernel runs in the notebook's folder with a fixed ``PYTHONHASHSEED``; its own log lines go
+    to the run's ``kernel.log``. All of this is given to the kernel process, not set in this process
+    (no ``os.chdir``/``os.environ``), which matters when runs share a process (the server).
     """
     from jupyter_client.manager import AsyncKernelManager
+    from jupyter_core.utils import run_sync
 
     from jupyter_repro.env import lean_kernel_spec_manager
 
@@ -636,14 +606,96 @@ def _kernel_manager_class(cwd: Path, log: Any) -> type[Any]:
         def _kernel_spec_manager_default(self) -> Any:
             return lean_kernel_spec_manager(parent=self)
 
-        async def _async_pre_start_kernel(self, **kw: Any) -> Any:
-            kw["env"] = {**kw.get("env", os.environ), "PYTHONHASHSEED": PYTHONHASHSEED}
-            kw["cwd"] = str(cwd)
-            kw["stdout"] = log
-            kw["stderr"] = log
-            return await super()._async_pre_start_kernel(**kw)
+    manager = ReproKernelManager(kernel_name=kernel_name)
+    try:
+        run_sync(manager.start_kernel)(
+            env={**os.environ, "PYTHONHASHSEED": PYTHONHASHSEED},
+            cwd=str(Path(outcome.notebook).resolve().parent),
+            stdout=log,
+            stderr=log,
+        )
+    except Exception as error:  # a kernelspec that cannot start: missing, broken argv, ...
+        return _KernelStartFailure(f"the kernel '{kernel_name}' could not start: {error}")
+    return manager
 
-    return ReproKernelManager
+
+def _attach_to(manager: Any) -> type[Any]:
+    """A kernel-manager "class" that hands nbclient the kernel started early.
+
+    nbclient then owns it as if it had started it: it waits until the kernel is ready and, at the
+    end, stops its channels and shuts it down. (Passing ``km=`` instead leaves the client's sockets
+    open, because nbclient only cleans up what it owns.)
+    """
+
+    class AttachedKernelManager(type(manager)):  # type: ignore[misc]
+        def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+            return manager  # not an instance of this class, so __init__ does not run again
+
+    return AttachedKernelManager
+
+
+class _KernelStartFailure:
+    """Stands in for a kernel manager when the kernel did not start; carries the reason."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = " ".join(reason.split())
+
+
+def _stop_kernel(kernel: Any) -> None:
+    from jupyter_core.utils import run_sync
+
+    if isinstance(kernel, _KernelStartFailure):
+        return
+    try:
+        run_sync(kernel.shutdown_kernel)(now=True)
+    except Exception as error:  # already dead or gone: nothing left to stop
+        logging.getLogger(__name__).debug("kernel shutdown: %s", error)
+
+
+def _papermill(
+    generated: Any,
+    raw_path: Path,
+    outcome: RunOutcome,
+    options: RunOptions,
+    observer: _Execution,
+    kernel: Any,
+) -> str | None:
+    """Run the generated notebook in the run's kernel; return a failure message or None."""
+    if isinstance(kernel, _KernelStartFailure):
+        return kernel.reason
+    from jupyter_repro._lean import import_papermill
+
+    import_papermill()
+    import papermill
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+    from papermill.exceptions import PapermillExecutionError
+
+    try:
+        papermill.execute_notebook(
+            generated,
+            str(raw_path),
+            kernel_name=kernel.kernel_name,
+            kernel_manager_class=_attach_to(kernel),
+            shutdown_kernel="immediate",
+            progress_bar=False,
+            request_save_on_cell_execute=False,
+            autosave_cell_every=0,
+            start_timeout=options.start_timeout_s,
+            execution_timeout=options.cell_timeout_s,
+            on_cell_start=observer.on_cell_start,
+            on_cell_executed=observer.on_cell_executed,
+        )
+    except PapermillExecutionError:
+        return None  # the failing cell's error output says what happened (collected below)
+    except CellTimeoutError:
+        limit = options.cell_timeout_s
+        return f"a cell did not finish within {limit:g} s (timeout)" if limit else "a cell timed out"
+    except DeadKernelError:
+        return "the kernel died during execution (crash, os._exit or out of memory)"
+    except RuntimeError as error:  # the kernel died while starting
+        first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
+        return f"the kernel could not run: {first_line}"
+    return None
 
 
 # ----------------------------------------------------------------------------------------- collection
