@@ -390,3 +390,35 @@ def test_a_job_command_line_passes_options_to_the_cli(tmp_path: Path) -> None:
 def test_job_manager_settings_are_validated() -> None:
     with pytest.raises(TraitError):
         JobManager(max_concurrent_jobs=0)
+
+
+# --- two users, one shared repro home ------------------------------------------------------------
+
+
+async def test_runs_of_another_servers_notebooks_stay_invisible(
+    jp_fetch: Fetch, jp_serverapp: Any, jp_root_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """User B's server shares its repro home with user A's (c.JupyterRepro.repro_home) but has its
+    own root: A's runs, recorded there for a notebook outside B's root, are neither listed to B nor
+    readable by id, so B learns nothing of A's paths."""
+    from jupyter_repro.ledger import Ledger
+    from jupyter_repro.server.handlers import SETTINGS_KEY
+
+    shared_home = tmp_path_factory.mktemp("shared-repro-home")
+    other_root = tmp_path_factory.mktemp("user-a-root")
+    jp_serverapp.web_app.settings[SETTINGS_KEY].repro_home = str(shared_home)
+    with Ledger.open(shared_home) as ledger:
+        ids = {}
+        for owner, notebook in (("a", other_root / "secret.ipynb"), ("b", jp_root_dir / "mine.ipynb")):
+            ids[owner] = ledger.start_run(
+                "run", notebook, parameters={}, seed=0, environment_hash=None, notebook_hash=None
+            )
+            ledger.finish_run(ids[owner], "ok", None, {"run_id": ids[owner]})
+
+    listed = json.loads((await jp_fetch("jupyter-repro", "api", "runs")).body)
+    assert [run["run_id"] for run in listed["runs"]] == [ids["b"]]
+    code, error = await fetch_error(jp_fetch, "jupyter-repro", "api", "runs", ids["a"])
+    assert code == 404
+    assert "secret" not in json.dumps(error)
+    mine = json.loads((await jp_fetch("jupyter-repro", "api", "runs", ids["b"])).body)
+    assert mine["path"] == "mine.ipynb"

@@ -61,7 +61,9 @@ async def test_the_authorizer_lets_the_user_in_elsewhere(jp_fetch: Fetch) -> Non
 async def test_every_route_refuses_an_unauthorized_user(
     jp_fetch: Fetch, jp_root_dir: Path, path: str, method: str
 ) -> None:
-    (jp_root_dir / "nb.ipynb").write_text(json.dumps(build_notebook([("x = 1", ["step:a"])])), encoding="utf-8")
+    (jp_root_dir / "nb.ipynb").write_text(
+        json.dumps(build_notebook([("x = 1", ["step:a"])])), encoding="utf-8"
+    )
     body = json.dumps({"path": "nb.ipynb", "kind": "run", "kernel_id": "sample", "target": "script"})
     with pytest.raises(HTTPClientError) as raised:
         await jp_fetch(

@@ -25,7 +25,7 @@ from jupyter_server.utils import url_path_join
 
 from jupyter_repro._version import __version__
 from jupyter_repro.env import CAPTURE_MARKER, CAPTURE_SCRIPT
-from jupyter_repro.errors import EnvironmentCaptureError, ExportError, ReproError
+from jupyter_repro.errors import EnvironmentCaptureError, ExportError, ReproError, RunNotFoundError
 from jupyter_repro.params import parse_cli_value
 from jupyter_repro.server.config import JupyterRepro
 from jupyter_repro.server.jobs import KINDS, JobManager, JobRequest, run_command
@@ -317,8 +317,11 @@ class RunsHandler(BaseReproHandler):
         from jupyter_repro.ledger import Ledger
 
         with Ledger.open(self.home_for(notebook)) as ledger:
-            runs = ledger.list_runs(notebook, limit=limit)
-        return [{**run.summary(), "path": self.shown_path(run.notebook)} for run in runs]
+            runs = ledger.list_runs(notebook, limit=limit if notebook is not None else limit * 10)
+        # a repro home shared between servers (c.JupyterRepro.repro_home) may hold other users'
+        # runs: only runs of notebooks under this server's root are shown
+        visible = [run for run in runs if self.shown_path(run.notebook) is not None]
+        return [{**run.summary(), "path": self.shown_path(run.notebook)} for run in visible[:limit]]
 
     @tornado.web.authenticated
     @authorized_to("execute")
@@ -374,8 +377,13 @@ class RunHandler(BaseReproHandler):
         from jupyter_repro.ledger import Ledger
 
         with Ledger.open(self.home_for(notebook)) as ledger:
-            document = ledger.run_detail(run_id).to_dict()
-        document["path"] = self.shown_path(document.get("notebook"))
+            detail = ledger.run_detail(run_id)
+        document = detail.to_dict()
+        # the ledger's notebook key is absolute (the document's may be relative to a CLI's cwd)
+        document["path"] = self.shown_path(detail.run.notebook)
+        if document["path"] is None:
+            # another server's notebook in a shared repro home: as if it did not exist
+            raise RunNotFoundError(f"no run '{run_id}' for a notebook under this server's root")
         return document
 
 
