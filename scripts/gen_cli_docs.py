@@ -1,7 +1,7 @@
 """Write docs/cli.md from the argparse definitions, so the reference never drifts from --help.
 
-    python scripts/gen_cli_docs.py          # rewrite docs/cli.md
-    python scripts/gen_cli_docs.py --check  # exit 1 if docs/cli.md is out of date (used by the tests)
+python scripts/gen_cli_docs.py          # rewrite docs/cli.md
+python scripts/gen_cli_docs.py --check  # exit 1 if docs/cli.md is out of date (used by the tests)
 """
 
 from __future__ import annotations
