@@ -237,6 +237,7 @@ class RunRecord:
             "kind": self.kind,
             "notebook": self.notebook,
             "started_at": self.started_at,
+            "finished_at": self.finished_at,
             "status": self.status,
             "verdict": self.verdict,
         }

@@ -1,47 +1,150 @@
 /**
- * The jupyter-repro JupyterLab plugin: registers the commands and the pipeline side panel.
+ * The jupyter-repro JupyterLab plugins: commands, step badges, kernel seeding and the pipeline side
+ * panel (`jupyter-repro:plugin`), and the "Pipeline" section of the property inspector
+ * (`jupyter-repro:metadata-form`). Toolbar buttons and the metadata form are declared in
+ * schema/plugin.json.
  */
 import { JupyterFrontEnd, JupyterFrontEndPlugin, ILabShell } from '@jupyterlab/application';
-import { ICommandPalette, Notification } from '@jupyterlab/apputils';
+import { ICommandPalette } from '@jupyterlab/apputils';
+import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
+import { ISettingRegistry } from '@jupyterlab/settingregistry';
+import { IFormRenderer, IFormRendererRegistry } from '@jupyterlab/ui-components';
+import React from 'react';
 
-import { requestAPI } from './request';
-import { CommandIDs, IVersionInfo, PLUGIN_ID } from './tokens';
-import { PipelinePanel, pipelineIcon } from './widgets/panel';
+import { addCommands, notifyError, renameStep } from './commands';
+import { messageOf, ReproModel } from './model';
+import { cellTagsOf } from './notebook';
+import { ReproAPI } from './request';
+import { KernelSeeder } from './seeding';
+import { stepOrder } from './tags';
+import { CommandIDs, METADATA_FORM_PLUGIN_ID, PLUGIN_ID, TAGS_FIELD_RENDERER_ID } from './tokens';
+import { BadgeTracker } from './widgets/badges';
+import { PipelinePanel } from './widgets/panel';
+import { IPipelineFieldProps, PipelineTagsField } from './widgets/tagsform';
 
 const plugin: JupyterFrontEndPlugin<void> = {
   id: PLUGIN_ID,
   description: 'Tag notebook cells as pipeline steps and verify that notebooks reproduce.',
   autoStart: true,
-  optional: [ICommandPalette, ILabShell],
-  activate: (app: JupyterFrontEnd, palette: ICommandPalette | null, labShell: ILabShell | null) => {
-    const panel = new PipelinePanel();
+  requires: [INotebookTracker],
+  optional: [ICommandPalette, ILabShell, ISettingRegistry],
+  activate: (
+    app: JupyterFrontEnd,
+    tracker: INotebookTracker,
+    palette: ICommandPalette | null,
+    labShell: ILabShell | null,
+    settingRegistry: ISettingRegistry | null
+  ) => {
+    const api = new ReproAPI();
+    const model = new ReproModel(api);
+    let seedKernel = true;
 
-    app.commands.addCommand(CommandIDs.openPanel, {
-      label: 'Open Pipeline Panel',
-      caption: 'Show the reproducible pipeline side panel',
-      icon: pipelineIcon,
-      execute: () => {
-        if (!panel.isAttached) {
-          app.shell.add(panel, 'right', { rank: 600 });
-        }
-        app.shell.activateById(panel.id);
-      }
+    const panel = new PipelinePanel({
+      model,
+      tracker,
+      commands: app.commands,
+      notify: notifyError
     });
-    palette?.addItem({ command: CommandIDs.openPanel, category: 'Reproducibility' });
+    const openPanel = (): void => {
+      if (!panel.isAttached) {
+        app.shell.add(panel, 'right', { rank: 600 });
+      }
+      app.shell.activateById(panel.id);
+    };
+    addCommands({ app, tracker, model, openPanel });
+
+    for (const command of [
+      CommandIDs.openPanel,
+      CommandIDs.verify,
+      CommandIDs.exportJob,
+      CommandIDs.toggleStep,
+      CommandIDs.renameStep
+    ]) {
+      palette?.addItem({ command, category: 'Reproducibility' });
+    }
+    app.contextMenu.addItem({
+      command: CommandIDs.toggleStep,
+      selector: '.jp-Notebook .jp-CodeCell',
+      rank: 20
+    });
+    app.contextMenu.addItem({
+      command: CommandIDs.renameStep,
+      selector: '.jp-Notebook .jp-CodeCell',
+      rank: 21
+    });
     if (labShell !== null) {
       app.shell.add(panel, 'right', { rank: 600 });
     }
 
-    requestAPI<IVersionInfo>('version')
-      .then(info => {
-        panel.showServer(info);
-      })
-      .catch((reason: unknown) => {
-        const message = reason instanceof Error ? reason.message : String(reason);
-        panel.showServer(null, message);
-        Notification.error(`jupyter-repro server extension: ${message}`, { autoClose: 8000 });
+    tracker.widgetAdded.connect((_, notebook: NotebookPanel) => {
+      new BadgeTracker(notebook, model, () => {
+        app.commands.notifyCommandChanged(CommandIDs.toggleStep);
+        app.commands.notifyCommandChanged(CommandIDs.renameStep);
       });
+      new KernelSeeder(notebook, () => seedKernel);
+    });
+
+    if (settingRegistry !== null) {
+      settingRegistry.load(PLUGIN_ID).then(
+        settings => {
+          const update = (): void => {
+            seedKernel = settings.get('seedKernel').composite !== false;
+          };
+          update();
+          settings.changed.connect(update);
+        },
+        (reason: unknown) => {
+          console.warn('jupyter-repro: cannot load settings', reason);
+        }
+      );
+    }
+
+    api.version().then(
+      info => {
+        panel.showServer(info);
+      },
+      (reason: unknown) => {
+        const message = messageOf(reason);
+        panel.showServer(null, message);
+        notifyError(`jupyter-repro server extension: ${message}`);
+      }
+    );
   }
 };
 
-export default plugin;
+/**
+ * The field of the "Pipeline" metadata form. A plugin of its own that needs only the form registry,
+ * so that the field is registered before the metadata forms are built.
+ */
+const metadataForm: JupyterFrontEndPlugin<void> = {
+  id: METADATA_FORM_PLUGIN_ID,
+  description: 'Edit pipeline tags in the property inspector.',
+  autoStart: true,
+  requires: [IFormRendererRegistry],
+  optional: [INotebookTracker],
+  activate: (
+    _app: JupyterFrontEnd,
+    registry: IFormRendererRegistry,
+    tracker: INotebookTracker | null
+  ) => {
+    const context = {
+      steps: (): string[] => {
+        const notebook = tracker?.currentWidget ?? null;
+        return notebook === null ? [] : stepOrder(cellTagsOf(notebook)).filter(n => n !== 'main');
+      },
+      rename: (from: string, to: string): void => {
+        const notebook = tracker?.currentWidget ?? null;
+        if (notebook !== null) {
+          renameStep(notebook, from, to);
+        }
+      }
+    };
+    const renderer: IFormRenderer = {
+      fieldRenderer: (props: IPipelineFieldProps) =>
+        React.createElement(PipelineTagsField, { field: props, context })
+    };
+    registry.addRenderer(TAGS_FIELD_RENDERER_ID, renderer);
+  }
+};
+
+export default [plugin, metadataForm];

@@ -73,7 +73,7 @@ def _route_calls() -> list[tuple[str, str]]:
     calls = []
     for pattern, handler in ROUTES:
         path = re.sub(r"\(\?P<\w+>[^)]*\)", "sample", pattern)
-        for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+        for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"):
             if getattr(handler, method.lower()) is not getattr(BaseReproHandler, method.lower()):
                 calls.append((path, method))
     return calls

@@ -46,7 +46,7 @@ def _calls() -> list[tuple[str, str]]:
     for pattern, handler in ROUTES:
         path = pattern.replace("(?P<job_id>[^/]+)", "sample").replace("(?P<run_id>[^/]+)", "sample")
         path = path.replace("([^/]+)", "sample")
-        for method in ("GET", "POST"):
+        for method in ("GET", "HEAD", "POST"):
             if method.lower() in vars(handler):
                 calls.append((path, method))
     return calls

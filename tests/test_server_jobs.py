@@ -132,6 +132,14 @@ async def test_a_verify_job_ends_done_with_verdict_reproducible(
     assert shown["verdict"] == "reproducible"
     assert [step["name"] for step in shown["steps"]] == ["compute", "report"]
 
+    # the HTML report, which lives in the hidden repro home, is served by the API
+    report = await jp_fetch(
+        "jupyter-repro", "api", "runs", result["run_id"], "report", params={"path": "ok.ipynb"}
+    )
+    assert report.headers["Content-Type"].startswith("text/html")
+    assert result["run_id"] in report.body.decode("utf-8")
+    assert "reproducible" in report.body.decode("utf-8")
+
 
 async def test_a_diverged_verify_is_done_with_its_result(jp_fetch: Fetch, jp_root_dir: Path) -> None:
     write_notebook(jp_root_dir, "drift.ipynb", saved_notebook("41"))

@@ -20,7 +20,7 @@ from typing import Any, TypeVar, cast
 
 import tornado.web
 from jupyter_server.auth.decorator import authorized
-from jupyter_server.base.handlers import APIHandler
+from jupyter_server.base.handlers import APIHandler, JupyterHandler
 from jupyter_server.utils import url_path_join
 
 from jupyter_repro._version import __version__
@@ -387,6 +387,45 @@ class RunHandler(BaseReproHandler):
         return document
 
 
+class ReportHandler(BaseReproHandler):
+    """``GET runs/{run_id}/report[?path=NB]``: a verification's self-contained HTML report.
+
+    The report lives in the hidden repro home, which the contents API does not serve.
+    """
+
+    @tornado.web.authenticated
+    @authorized
+    async def get(self, run_id: str) -> None:
+        report = await self._report(run_id)
+        self._finish_html(report.read_bytes())
+
+    @tornado.web.authenticated
+    @authorized
+    async def head(self, run_id: str) -> None:
+        await self._report(run_id)
+        self._finish_html(b"")
+
+    def _finish_html(self, body: bytes) -> None:
+        # APIHandler.finish would label the page application/json
+        self.set_header("Content-Type", "text/html; charset=utf-8")
+        JupyterHandler.finish(self, body)
+
+    async def _report(self, run_id: str) -> Path:
+        _path, notebook = self.query_notebook(required=False)
+        return await asyncio.to_thread(self._find, notebook, run_id)
+
+    def _find(self, notebook: Path | None, run_id: str) -> Path:
+        from jupyter_repro.ledger import Ledger
+
+        home = self.home_for(notebook)
+        with Ledger.open(home) as ledger:
+            run = ledger.get_run(run_id)
+        report = home / "runs" / run.run_id / "report.html"
+        if self.shown_path(run.notebook) is None or not report.is_file():
+            raise RunNotFoundError(f"no HTML report for run '{run_id}' (only verifications have one)")
+        return report
+
+
 class JobsHandler(BaseReproHandler):
     """``GET jobs``: every job the server remembers, newest first (without their results)."""
 
@@ -593,6 +632,7 @@ ROUTES: list[tuple[str, type[BaseReproHandler]]] = [
     ("version", VersionHandler),
     ("steps", StepsHandler),
     ("runs", RunsHandler),
+    (r"runs/(?P<run_id>[^/]+)/report", ReportHandler),
     (r"runs/(?P<run_id>[^/]+)", RunHandler),
     ("jobs", JobsHandler),
     (r"jobs/(?P<job_id>[^/]+)", JobHandler),

@@ -1,0 +1,60 @@
+/**
+ * Small helpers over JupyterLab's notebook model: reading and writing a cell's tags, and the views of
+ * a notebook that the pure tag functions (tags.ts) take.
+ */
+import { ICellModel } from '@jupyterlab/cells';
+import { NotebookPanel } from '@jupyterlab/notebook';
+
+import { ICellTags } from './tags';
+
+/** A cell's tags (an empty list when it has none or they are malformed). */
+export function tagsOf(cell: ICellModel): string[] {
+  const tags: unknown = cell.getMetadata('tags');
+  return Array.isArray(tags) ? tags.filter((t): t is string => typeof t === 'string') : [];
+}
+
+/** Write a cell's tags; an empty list removes the key, as JupyterLab's tag editor does. */
+export function setTags(cell: ICellModel, tags: readonly string[]): void {
+  const current = tagsOf(cell);
+  if (current.length === tags.length && current.every((t, i) => t === tags[i])) {
+    return;
+  }
+  if (tags.length === 0) {
+    cell.deleteMetadata('tags');
+  } else {
+    cell.setMetadata('tags', [...tags]);
+  }
+}
+
+/** Every cell model of a notebook panel, in order. */
+export function cellModels(panel: NotebookPanel): ICellModel[] {
+  const model = panel.content.model;
+  const cells: ICellModel[] = [];
+  if (model !== null) {
+    for (let i = 0; i < model.cells.length; i++) {
+      cells.push(model.cells.get(i));
+    }
+  }
+  return cells;
+}
+
+/** The cells as the tag functions read them. */
+export function cellTagsOf(panel: NotebookPanel): ICellTags[] {
+  return cellModels(panel).map(cell => ({ type: cell.type, tags: tagsOf(cell) }));
+}
+
+/** The cells with their sources, for step-name suggestions. */
+export function cellSourcesOf(
+  panel: NotebookPanel
+): { type: string; source: string; tags: string[] }[] {
+  return cellModels(panel).map(cell => ({
+    type: cell.type,
+    source: cell.sharedModel.getSource(),
+    tags: tagsOf(cell)
+  }));
+}
+
+/** The notebook's cell ids in order (result cell indices map to them). */
+export function cellIdsOf(panel: NotebookPanel): string[] {
+  return cellModels(panel).map(cell => cell.id);
+}

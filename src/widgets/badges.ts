@@ -1,0 +1,266 @@
+/**
+ * Step badges: every code cell of a pipeline step shows a small label in its step's colour in the
+ * cell header; after a run or verify, the cell's status (cached / executed / matches / differs /
+ * failed) next to it, and while a job runs, its step's progress.
+ */
+import { Cell, ICellModel } from '@jupyterlab/cells';
+import { NotebookPanel } from '@jupyterlab/notebook';
+import { IDisposable } from '@lumino/disposable';
+
+import { badgeStatus, stepColour, textColourOn } from '../format';
+import { IJobRun, ReproModel } from '../model';
+import { cellModels, cellTagsOf } from '../notebook';
+import { hasPipelineTags, ICellPlace, placeCells, stepOrder } from '../tags';
+
+const BADGES_CLASS = 'jp-repro-badges';
+const HEADER_WITH_BADGES_CLASS = 'jp-repro-has-badges';
+
+/** What one cell's badge shows. */
+interface IBadge {
+  label: string;
+  colour: string | null;
+  title: string;
+  status: { label: string; kind: string } | null;
+  step: string | null;
+  role: string;
+}
+
+function statusTitle(kind: string): string {
+  switch (kind) {
+    case 'match':
+      return 'The headless verify produced the saved outputs';
+    case 'differ':
+      return 'The headless verify produced different outputs';
+    case 'cached':
+      return 'Step reused from the cache';
+    case 'executed':
+      return 'Step executed';
+    case 'failed':
+      return 'Step failed';
+    case 'running':
+      return 'Step running';
+    default:
+      return kind;
+  }
+}
+
+/** Draws the badges of one notebook; created for each notebook panel, disposed with it. */
+export class BadgeTracker implements IDisposable {
+  /**
+   * @param onRender - called after each redraw (tags may have changed: commands update their state)
+   */
+  constructor(panel: NotebookPanel, model: ReproModel, onRender?: () => void) {
+    this._panel = panel;
+    this._model = model;
+    this._onRender = onRender ?? null;
+    const notebookModel = panel.content.model;
+    notebookModel?.cells.changed.connect(this._onCellsChanged, this);
+    this._connectCells();
+    model.jobChanged.connect(this._onJobChanged, this);
+    panel.context.pathChanged.connect(this._schedule, this);
+    panel.disposed.connect(() => {
+      this.dispose();
+    });
+    void panel.revealed.then(() => {
+      this._schedule();
+    });
+    this._schedule();
+  }
+
+  get isDisposed(): boolean {
+    return this._isDisposed;
+  }
+
+  dispose(): void {
+    if (this._isDisposed) {
+      return;
+    }
+    this._isDisposed = true;
+    this._model.jobChanged.disconnect(this._onJobChanged, this);
+    this._panel.content.model?.cells.changed.disconnect(this._onCellsChanged, this);
+    for (const cell of this._connected) {
+      cell.metadataChanged.disconnect(this._schedule, this);
+    }
+    this._connected.clear();
+    if (this._timer !== null) {
+      clearTimeout(this._timer);
+    }
+  }
+
+  /** Redraw soon (many metadata changes in a row become one redraw). */
+  private _schedule = (): void => {
+    if (this._isDisposed || this._timer !== null) {
+      return;
+    }
+    this._timer = setTimeout(() => {
+      this._timer = null;
+      this._render();
+    }, 0);
+  };
+
+  private _onCellsChanged = (): void => {
+    this._connectCells();
+    this._schedule();
+  };
+
+  private _connectCells(): void {
+    const current = new Set(cellModels(this._panel));
+    for (const cell of current) {
+      if (!this._connected.has(cell)) {
+        cell.metadataChanged.connect(this._schedule, this);
+      }
+    }
+    for (const cell of this._connected) {
+      if (!current.has(cell)) {
+        cell.metadataChanged.disconnect(this._schedule, this);
+      }
+    }
+    this._connected = current;
+  }
+
+  private _onJobChanged = (_: ReproModel, job: IJobRun): void => {
+    if (job.path === this._panel.context.path) {
+      this._schedule();
+    }
+  };
+
+  private _badges(): (IBadge | null)[] {
+    const cells = cellTagsOf(this._panel);
+    if (!hasPipelineTags(cells)) {
+      return cells.map(() => null);
+    }
+    const places = placeCells(cells);
+    const order = stepOrder(cells);
+    const job = this._model.lastJob(this._panel.context.path);
+    const models = cellModels(this._panel);
+    return places.map((place, i) => this._badge(place, order, job, models[i].id));
+  }
+
+  private _badge(
+    place: ICellPlace,
+    order: readonly string[],
+    job: IJobRun | null,
+    cellId: string
+  ): IBadge | null {
+    if (place.role === 'other') {
+      return null;
+    }
+    if (place.role !== 'step' || place.step === null) {
+      return {
+        label: place.role,
+        colour: null,
+        title:
+          place.role === 'skip'
+            ? 'Exploration cell: not part of the pipeline'
+            : place.role === 'setup'
+              ? 'Setup code shared by every step'
+              : 'Parameters of the pipeline',
+        status: null,
+        step: null,
+        role: place.role
+      };
+    }
+    const step = place.step;
+    let status: IBadge['status'] = null;
+    if (job !== null) {
+      if (job.state === 'queued' || job.state === 'running') {
+        const progress = job.progress?.steps?.find(s => s.name === step)?.status;
+        if (progress !== undefined && !progress.startsWith('planned-')) {
+          status = { label: progress, kind: progress };
+        } else {
+          status = { label: 'waiting', kind: 'waiting' };
+        }
+      } else {
+        const { cell, step: stepResult } = ReproModel.resultsForCell(job, cellId, step);
+        status = badgeStatus(cell, stepResult);
+      }
+    }
+    return {
+      label: step,
+      colour: stepColour(step, order),
+      title: place.starts
+        ? `Pipeline step "${step}" starts here`
+        : `Part of pipeline step "${step}"`,
+      status,
+      step,
+      role: 'step'
+    };
+  }
+
+  private _render(): void {
+    if (this._isDisposed) {
+      return;
+    }
+    const badges = this._badges();
+    const widgets = this._panel.content.widgets;
+    widgets.forEach((cell, i) => {
+      const badge = i < badges.length ? badges[i] : null;
+      if (cell.node.querySelector(':scope > .jp-Cell-header') === null) {
+        // a placeholder, not rendered yet: draw once it is
+        if (!this._waiting.has(cell)) {
+          this._waiting.add(cell);
+          void cell.ready.then(() => {
+            this._schedule();
+          });
+        }
+        return;
+      }
+      this._draw(cell, badge);
+    });
+    this._onRender?.();
+  }
+
+  private _draw(cell: Cell, badge: IBadge | null): void {
+    const header = cell.node.querySelector(':scope > .jp-Cell-header');
+    if (header === null) {
+      return;
+    }
+    let holder = header.querySelector(`:scope > .${BADGES_CLASS}`);
+    if (badge === null) {
+      holder?.remove();
+      header.classList.remove(HEADER_WITH_BADGES_CLASS);
+      return;
+    }
+    if (holder === null) {
+      holder = document.createElement('div');
+      holder.className = BADGES_CLASS;
+      header.append(holder);
+      header.classList.add(HEADER_WITH_BADGES_CLASS);
+    }
+    const key = JSON.stringify(badge);
+    if ((holder as HTMLElement).dataset.key === key) {
+      return;
+    }
+    (holder as HTMLElement).dataset.key = key;
+    const label = document.createElement('span');
+    label.className = 'jp-repro-badge';
+    label.dataset.role = badge.role;
+    if (badge.step !== null) {
+      label.dataset.step = badge.step;
+    }
+    label.textContent = badge.label;
+    label.title = badge.title;
+    if (badge.colour !== null) {
+      label.style.backgroundColor = badge.colour;
+      label.style.color = textColourOn(badge.colour);
+    }
+    const parts: HTMLElement[] = [label];
+    if (badge.status !== null) {
+      const status = document.createElement('span');
+      status.className = 'jp-repro-badge-status';
+      status.dataset.status = badge.status.kind;
+      status.textContent = badge.status.label;
+      status.title = statusTitle(badge.status.kind);
+      parts.push(status);
+    }
+    holder.replaceChildren(...parts);
+  }
+
+  private _panel: NotebookPanel;
+  private _model: ReproModel;
+  private _onRender: (() => void) | null;
+  private _connected = new Set<ICellModel>();
+  private _waiting = new WeakSet<Cell>();
+  private _timer: ReturnType<typeof setTimeout> | null = null;
+  private _isDisposed = false;
+}
