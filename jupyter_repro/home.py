@@ -26,7 +26,14 @@ def find_home(start: Path | None = None, explicit: str | os.PathLike[str] | None
     else:
         folder = _folder_of(start)
         home = _nearest_existing_home(folder) or folder / HOME_DIRNAME
-    home.mkdir(parents=True, exist_ok=True)
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise PathError(
+            f"cannot use this folder as the repro home: {error.strerror}",
+            path=str(home),
+            hint="pass another folder with --home or JUPYTER_REPRO_HOME",
+        ) from None
     return home
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from jupyter_repro.compare import CellComparison, compare_cell
+from jupyter_repro.errors import PathError
 from jupyter_repro.ledger import Ledger
 from jupyter_repro.model import Pipeline
 from jupyter_repro.runner import RunOptions, RunOutcome, finish_recording, run_pipeline
@@ -324,10 +325,18 @@ def _write_reports(verification: Verification, options: VerifyOptions) -> None:
     targets = [verification.outcome.run_dir / "report.html"]
     if options.report:
         targets.append(Path(options.report))
+    verification.result["report"] = str(targets[0])
     for target in targets:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(html, encoding="utf-8")
-    verification.result["report"] = str(targets[-1])
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(html, encoding="utf-8")
+        except OSError as error:
+            raise PathError(
+                f"cannot write the report: {error.strerror} (the verification itself is recorded, "
+                f"as run {verification.outcome.run_id})",
+                path=str(target),
+            ) from None
+        verification.result["report"] = str(target)
 
 
 def stamp_notebook(notebook_path: str | Path, verification: Verification) -> None:

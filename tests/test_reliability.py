@@ -278,3 +278,35 @@ def test_foreign_repro_home_is_refused(tmp_path: Path, make_notebook: Callable[.
     with pytest.raises(Exception, match="writable by other users"):
         run_pipeline(nb, RunOptions(home=str(home)))
     assert not (home / "ledger.db").exists()
+
+
+def test_a_file_as_repro_home_is_a_one_line_error(
+    tmp_path: Path, make_notebook: Callable[..., Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    nb = make_notebook([("x = 1", ["step:a"])])
+    not_a_folder = tmp_path / "plain-file"
+    not_a_folder.write_text("", encoding="utf-8")
+    code, err = run_main(["run", str(nb), "--home", str(not_a_folder)], capsys)
+    assert code == 2
+    assert err.strip().splitlines() == [
+        f"jupyter repro run: error: {not_a_folder}: cannot use this folder as the repro home: File exists "
+        "(pass another folder with --home or JUPYTER_REPRO_HOME)"
+    ]
+
+
+@pytest.mark.kernel
+def test_an_unwritable_report_path_is_a_one_line_error(
+    tmp_path: Path, make_notebook: Callable[..., Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    nb = make_notebook([("print(1)", ["step:a"])])
+    blocker = tmp_path / "blocker"
+    blocker.write_text("", encoding="utf-8")
+    report = blocker / "report.html"  # a folder that cannot exist: its parent is a file
+    code, err = run_main(
+        ["verify", str(nb), "--home", str(tmp_path / "home"), "--report", str(report)], capsys
+    )
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1
+    assert "cannot write the report" in lines[0]
+    assert "the verification itself is recorded" in lines[0]

@@ -9,21 +9,7 @@ import { Widget } from '@lumino/widgets';
 import { formatDuration, formatTime, outcomeOf, runDuration } from '../format';
 import { IRunDetail, IRunSummary } from '../tokens';
 import { diffTable } from './diffview';
-
-function element<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  className?: string,
-  text?: string
-): HTMLElementTagNameMap[K] {
-  const node = document.createElement(tag);
-  if (className !== undefined) {
-    node.className = className;
-  }
-  if (text !== undefined) {
-    node.textContent = text;
-  }
-  return node;
-}
+import { element } from './dom';
 
 export class HistoryView extends Widget {
   constructor() {

@@ -24,6 +24,7 @@ import { DagView } from './dag';
 import { showComparison } from './diffview';
 import { HistoryView } from './history';
 import { VerdictView } from './verdict';
+import { element } from './dom';
 
 const PIPELINE_SVG =
   '<svg xmlns="http://www.w3.org/2000/svg" width="16" height="16" viewBox="0 0 16 16">' +
@@ -42,21 +43,6 @@ export function describeHiddenState(read: IHiddenState): string {
     return `${where}, which is defined only in skipped cell ${String(read.defined_in)}.`;
   }
   return `${where}, which no cell of the notebook defines.`;
-}
-
-function element<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  className?: string,
-  text?: string
-): HTMLElementTagNameMap[K] {
-  const node = document.createElement(tag);
-  if (className !== undefined) {
-    node.className = className;
-  }
-  if (text !== undefined) {
-    node.textContent = text;
-  }
-  return node;
 }
 
 export interface IPipelinePanelOptions {

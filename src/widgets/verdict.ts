@@ -10,6 +10,7 @@ import { describeDifference } from '../compare';
 import { formatDuration } from '../format';
 import { IJobRun } from '../model';
 import { ICellResult } from '../tokens';
+import { element } from './dom';
 
 const VERDICT_TEXT: Record<string, string> = {
   reproducible: 'Reproducible',
@@ -28,21 +29,6 @@ const STEP_STATUS_TEXT: Record<string, string> = {
   'planned-run': 'to run',
   'planned-executed': 'to run'
 };
-
-function element<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  className?: string,
-  text?: string
-): HTMLElementTagNameMap[K] {
-  const node = document.createElement(tag);
-  if (className !== undefined) {
-    node.className = className;
-  }
-  if (text !== undefined) {
-    node.textContent = text;
-  }
-  return node;
-}
 
 /** "8 cells match, 2 differ · 3 steps cached, 2 executed". */
 export function summarize(job: IJobRun): string {
