@@ -33,6 +33,7 @@ from jupyter_repro.cache import ArtifactStore, CacheEntry
 from jupyter_repro.dataflow import normalised_code
 from jupyter_repro.home import check_trusted, find_home
 from jupyter_repro.kernel import codegen
+from jupyter_repro.kernel.runtime import RNG_STATE_NAME
 from jupyter_repro.ledger import Ledger
 from jupyter_repro.model import PARAMETERS_PROVIDER, Pipeline, Step
 from jupyter_repro.notebook import load_notebook, write_notebook_atomically
@@ -442,10 +443,14 @@ def _generated_notebook(
     cells.extend(_source_cell(pipeline, index) for index in pipeline.setup_cells)
     by_name = {item.step.name: item for item in outcomes}
     seeded = False
+    previous: StepOutcome | None = None
     for item in outcomes:
+        before, previous = previous, item
         if item.status == "cached":
             continue
-        manifest = _input_manifest(item, by_name, store, work)
+        manifest = _merged(
+            _input_manifest(item, by_name, store, work), _random_state_after(before, store, work)
+        )
         seed = None if seeded else outcome.seed
         seeded = True
         cells.append(_injected(codegen.prelude_source(seed, manifest, [str(outcome.home)]), "prelude", item))
@@ -472,11 +477,27 @@ def _input_manifest(
         manifest = store.materialize_inputs(upstream.entry, [name], work / "inputs")
         if manifest is None:
             continue  # cannot happen after planning verified the blobs, unless the store changed since
-        if merged is None:
-            merged = manifest
-        else:
-            merged["variables"].update(manifest["variables"])
+        merged = _merged(merged, manifest)
     return merged
+
+
+def _random_state_after(
+    previous: StepOutcome | None, store: ArtifactStore, work: Path
+) -> dict[str, Any] | None:
+    """The random state a cached previous step ended with, so the next step draws what a full run
+    draws (a step executed in this kernel leaves its state behind by itself)."""
+    if previous is None or previous.status != "cached" or previous.entry is None:
+        return None
+    if RNG_STATE_NAME not in previous.entry.variables:
+        return None
+    return store.materialize_inputs(previous.entry, [RNG_STATE_NAME], work / "inputs")
+
+
+def _merged(first: dict[str, Any] | None, second: dict[str, Any] | None) -> dict[str, Any] | None:
+    """One kernel manifest from two (files are named by digest, so they share one folder)."""
+    if first is None or second is None:
+        return first or second
+    return {**first, "variables": {**first["variables"], **second["variables"]}}
 
 
 def _injected(source: str, role: str, item: StepOutcome | None = None) -> Any:

@@ -22,6 +22,7 @@ from jupyter_client.manager import start_new_kernel
 from jupyter_repro import hashing
 from jupyter_repro.cache import ArtifactStore, CacheEntry
 from jupyter_repro.kernel import codegen
+from jupyter_repro.kernel.runtime import RNG_STATE_NAME
 
 pytestmark = pytest.mark.kernel
 
@@ -138,6 +139,7 @@ def test_step_runs_silently_and_reports_files_and_variables(
     assert {name: record["serializer"] for name, record in manifest["variables"].items()} == {
         "arr": "npy",
         "text": "pickle",
+        RNG_STATE_NAME: "pickle",  # where the generators stand after the step, for a cached replay
     }
     for record in manifest["variables"].values():
         assert record["hash"] == hashing.hash_file(dest / record["file"])

@@ -87,6 +87,26 @@ def test_unseeded_randomness_diverges_and_runs_2_flags_it(make_notebook: Callabl
     assert verification.result["runs"] == 2
 
 
+def test_a_step_after_a_cached_one_draws_what_a_full_run_draws(make_notebook: Callable[..., Path]) -> None:
+    """Step b uses the global generators after step a did; when a is replayed from the cache, b must
+    start from the state a ended with, or a reproducible notebook would be reported as diverged."""
+    nb = make_notebook(
+        [
+            ("%load_ext jupyter_repro", ["setup"]),
+            ("import random\nimport numpy as np\nprint(random.random(), np.random.rand())", ["step:a"]),
+            ("print(random.random(), np.random.rand())", ["step:b"]),
+        ]
+    )
+    execute_and_save(nb)
+    assert verify(nb).verdict == "reproducible"
+    data = json.loads(nb.read_text(encoding="utf-8"))
+    data["cells"][2]["source"] = "draws = (random.random(), np.random.rand())\nprint(*draws)"  # same output
+    nb.write_text(json.dumps(data), encoding="utf-8")
+    verification = verify(nb)
+    assert {s.step.name: s.status for s in verification.outcome.steps} == {"a": "cached", "b": "executed"}
+    assert verification.verdict == "reproducible", verification.result["cells"]
+
+
 def test_cell_edited_after_execution_is_a_code_change(make_notebook: Callable[..., Path]) -> None:
     nb = make_notebook([("total = 2 + 2\nprint(total)", ["step:sum"]), ("print(total * 10)", ["step:scale"])])
     execute_and_save(nb)

@@ -635,6 +635,33 @@ def _state() -> dict[str, Any]:
     return state
 
 
+RNG_STATE_NAME = "__jupyter_repro_rng_state__"
+"""The pseudo-variable under which a step's end-of-step random state is stored with its outputs."""
+
+
+def capture_rng_state() -> dict[str, Any]:
+    """The state of the global generators (``random``, and NumPy's if it is imported)."""
+    state: dict[str, Any] = {"random": random.getstate()}
+    numpy = sys.modules.get("numpy")
+    if numpy is not None:
+        with contextlib.suppress(Exception):
+            state["numpy"] = numpy.random.get_state()
+    return state
+
+
+def restore_rng_state(state: dict[str, Any]) -> None:
+    """Put the global generators back where a full top-down run would have them at this point.
+
+    When the previous step came from the cache, this kernel never ran it, so its random draws did not
+    happen here; the state it ended with was stored with its outputs and is restored instead.
+    """
+    random.setstate(state["random"])
+    if "numpy" in state:
+        with contextlib.suppress(Exception):
+            numpy = importlib.import_module("numpy")  # seeding-on-import runs first; this overrides it
+            numpy.random.set_state(state["numpy"])
+
+
 def run_prelude(namespace: dict[str, Any], config: dict[str, Any]) -> None:
     """Body of the prelude cell: seed, load the step's inputs, start recording file access.
 
@@ -651,6 +678,10 @@ def run_prelude(namespace: dict[str, Any], config: dict[str, Any]) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         state["loaded"] = load_inputs(config["inputs"], namespace) if config.get("inputs") else []
+    rng_state = namespace.pop(RNG_STATE_NAME, None)
+    if rng_state is not None:
+        restore_rng_state(rng_state)
+        state["loaded"].remove(RNG_STATE_NAME)
     install_recorder(config.get("ignore_dirs") or ())
     recorder.start()
 
@@ -683,6 +714,10 @@ def run_epilogue(namespace: dict[str, Any], config: dict[str, Any]) -> None:
                 namespace,
                 config["dest_dir"],
                 config.get("algorithm", "blake3"),
+            )
+            # the random state the next step starts from, for when this step is replayed from cache
+            report["outputs"]["variables"][RNG_STATE_NAME] = store_value(
+                capture_rng_state(), config["dest_dir"], "rng-state", config.get("algorithm", "blake3")
             )
     except Exception as error:
         report["error"] = _describe(error)
