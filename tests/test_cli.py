@@ -56,3 +56,29 @@ def test_cli_reference_is_generated_from_the_current_help() -> None:
         check=False,
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly(tmp_path: Path) -> None:
+    # `jupyter repro steps NB | head -1`: far more output than a pipe buffer holds, reader gone early
+    cells = [
+        {
+            "cell_type": "code",
+            "metadata": {"tags": [f"step:s{i}"]},
+            "source": f"v{i} = {i}",
+            "outputs": [],
+            "execution_count": None,
+            "id": f"c{i}",
+        }
+        for i in range(3000)
+    ]
+    nb = tmp_path / "many.ipynb"
+    nb.write_text(json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": cells}))
+    process = subprocess.Popen(
+        [*console_script(), "steps", str(nb)], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert process.stdout is not None
+    assert process.stdout.readline().startswith(b"step")
+    process.stdout.close()
+    _, stderr = process.communicate(timeout=120)
+    assert b"Traceback" not in stderr
+    assert process.returncode == 141
