@@ -408,10 +408,11 @@ def _execute(
         kernel = _start_kernel(_kernel_name(outcome, options), outcome, kernel_log)
         try:
             generated = _generated_notebook(outcome, outcomes, options, store, work)
-            failure = _papermill(generated, raw_path, outcome, options, observer, kernel)
+            failure, executed = _papermill(generated, raw_path, options, observer, kernel)
         finally:
             _stop_kernel(kernel)
-    executed = load_notebook(raw_path) if raw_path.exists() else generated
+    if executed is None:  # failed midway: papermill still saved what ran (read only in that case)
+        executed = load_notebook(raw_path) if raw_path.exists() else generated
     _collect_outputs(outcome, executed)
     for item in outcomes:
         if item.status not in ("cached", "executed", "failed"):
@@ -676,14 +677,16 @@ def _stop_kernel(kernel: Any) -> None:
 def _papermill(
     generated: Any,
     raw_path: Path,
-    outcome: RunOutcome,
     options: RunOptions,
     observer: _Execution,
     kernel: Any,
-) -> str | None:
-    """Run the generated notebook in the run's kernel; return a failure message or None."""
+) -> tuple[str | None, Any]:
+    """Run the generated notebook in the run's kernel.
+
+    Returns ``(None, executed notebook)``, or ``(failure message, None)``.
+    """
     if isinstance(kernel, _KernelStartFailure):
-        return kernel.reason
+        return kernel.reason, None
     from jupyter_repro._lean import import_papermill
 
     import_papermill()
@@ -692,7 +695,7 @@ def _papermill(
     from papermill.exceptions import PapermillExecutionError
 
     try:
-        papermill.execute_notebook(
+        executed = papermill.execute_notebook(
             generated,
             str(raw_path),
             kernel_name=kernel.kernel_name,
@@ -707,16 +710,16 @@ def _papermill(
             on_cell_executed=observer.on_cell_executed,
         )
     except PapermillExecutionError:
-        return None  # the failing cell's error output says what happened (collected below)
+        return None, None  # the failing cell's error output says what happened (collected below)
     except CellTimeoutError:
         limit = options.cell_timeout_s
-        return f"a cell did not finish within {limit:g} s (timeout)" if limit else "a cell timed out"
+        return (f"a cell did not finish within {limit:g} s (timeout)" if limit else "a cell timed out"), None
     except DeadKernelError:
-        return "the kernel died during execution (crash, os._exit or out of memory)"
+        return "the kernel died during execution (crash, os._exit or out of memory)", None
     except RuntimeError as error:  # the kernel died while starting
         first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
-        return f"the kernel could not run: {first_line}"
-    return None
+        return f"the kernel could not run: {first_line}", None
+    return None, executed
 
 
 # ----------------------------------------------------------------------------------------- collection
