@@ -207,8 +207,7 @@ class Ledger:
             raise LedgerError(f"cannot open the ledger: {error}", path=str(self.path)) from None
         self.db = Database(connection, execute_plugins=False)
         try:
-            self._configure(busy_timeout_s)
-            self._migrate()
+            self._set_up(busy_timeout_s)
         except sqlite3.DatabaseError as error:
             self.db.close()
             raise LedgerError(
@@ -238,6 +237,28 @@ class Ledger:
         self.close()
 
     # --- connection and schema ---
+
+    def _set_up(self, busy_timeout_s: float) -> None:
+        """Configure and migrate, retrying while another process is creating the same file.
+
+        Switching a new file to WAL takes an exclusive lock that SQLite does not wait for (the busy
+        timeout does not apply), so two processes opening a brand-new ledger at once can see
+        "database is locked"; retrying within the busy timeout makes the loser wait for the winner.
+        """
+        deadline = time.monotonic() + busy_timeout_s
+        delay = 0.01
+        while True:
+            try:
+                self._configure(busy_timeout_s)
+                self._migrate()
+                return
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) or time.monotonic() + delay > deadline:
+                    raise
+                if self.db.conn.in_transaction:
+                    self.db.conn.rollback()
+                time.sleep(delay)
+                delay = min(delay * 2, 0.5)
 
     def _configure(self, busy_timeout_s: float) -> None:
         self.db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
