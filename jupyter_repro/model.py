@@ -1,8 +1,9 @@
 """The pipeline model: what a tagged notebook means, as frozen values (picklable, for jobs).
 
 These dataclasses are the boundary between the pure core (``tags``, ``dataflow``, ``pipeline``) and
-everything that runs, caches, verifies or exports. They hold no behaviour beyond lookups and the JSON
-form of the CONTRACT (``jupyter repro steps --json``), so every consumer sees the same answer.
+everything that runs, caches, verifies or exports (see ``docs/architecture.md``). They hold no
+behaviour beyond lookups and the JSON form of ``jupyter repro steps --json`` (documented in
+``docs/cli.md``, "JSON output"), so every consumer sees the same answer.
 
 A cell index is always the index in the notebook's ``cells`` list (0-based, markdown cells included),
 the number a user can find in the notebook.
@@ -15,12 +16,13 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
 
 from jupyter_repro.errors import PipelineError
+from jupyter_repro.results import jsonable
 
 CellRole = Literal["step", "setup", "parameters", "injected-parameters", "skip", "text"]
 HiddenStateKind = Literal["later", "skipped", "undefined"]
 
 PARAMETERS_PROVIDER = "parameters"
-"""The provider named in ``inputs[].from`` for a pipeline parameter (CONTRACT)."""
+"""The provider named in ``inputs[].from`` for a pipeline parameter (``steps --json``, docs/cli.md)."""
 
 MAIN_STEP = "main"
 """The step formed by the cells before the first ``step:`` tag (or by a notebook without tags)."""
@@ -95,7 +97,7 @@ class Step:
         return tuple(item.name for item in self.inputs)
 
     def to_json(self) -> dict[str, Any]:
-        """The step's entry of the CONTRACT ``steps --json`` shape (plus added keys)."""
+        """The step's entry of the ``steps --json`` shape of docs/cli.md (plus added keys)."""
         return {
             "name": self.name,
             "cells": list(self.cells),
@@ -143,6 +145,7 @@ class HiddenStateRead:
             "defined_in": self.defined_in,
             "kind": self.kind,
             "step": self.step,
+            "description": self.describe(),
         }
 
 
@@ -208,11 +211,12 @@ class Pipeline:
         return tuple(self.cells[index].source for index in self.setup_cells)
 
     def to_json(self) -> dict[str, Any]:
-        """Exactly the CONTRACT ``steps --json`` shape, plus added keys."""
+        """Exactly the ``steps --json`` shape of docs/cli.md ("JSON output"), plus added keys."""
         return {
             "notebook": self.notebook,
             "steps": [step.to_json() for step in self.steps],
-            "parameters": {name: _jsonable(value) for name, value in self.parameters.items()},
+            "cells": [{"index": cell.index, "role": cell.role, "step": cell.step} for cell in self.cells],
+            "parameters": {name: jsonable(value) for name, value in self.parameters.items()},
             "setup_cells": list(self.setup_cells),
             "parameter_cells": list(self.parameter_cells),
             "parameter_expressions": dict(self.parameter_expressions),
@@ -222,16 +226,3 @@ class Pipeline:
             "imported_modules": sorted(self.imported_modules),
             "notes": list(self.notes),
         }
-
-
-def _jsonable(value: Any) -> Any:
-    """A literal parameter value as JSON: tuples/sets become lists, other non-JSON literals strings."""
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    if isinstance(value, list | tuple):
-        return [_jsonable(item) for item in value]
-    if isinstance(value, set | frozenset):
-        return sorted((_jsonable(item) for item in value), key=repr)
-    if isinstance(value, dict):
-        return {str(key): _jsonable(item) for key, item in value.items()}
-    return repr(value)

@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import html
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from jupyter_repro.compare import CellComparison, NormalisedOutput
-
-if TYPE_CHECKING:
-    from jupyter_repro.verify import Verification
+from jupyter_repro.results import Cause, RunResult
 
 _STYLE = """
 body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:72em;color:#222;padding:0 1em}
@@ -30,33 +28,33 @@ pre{background:#f6f8fa;padding:.6em;overflow:auto;max-height:28em;white-space:pr
 """
 
 
-def render_report(verification: Verification) -> str:
-    """The whole HTML page for ``verification``."""
-    result = verification.result
+def render_report(result: RunResult) -> str:
+    """The whole HTML page for a verification's ``result``."""
+    document = result.to_json()
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'>",
-        f"<title>jupyter-repro: {_e(result['notebook'])} {_e(verification.verdict)}</title>",
+        f"<title>jupyter-repro: {_e(result.notebook)} {_e(result.verdict)}</title>",
         f"<style>{_STYLE}</style></head><body>",
-        f"<h1>{_e(result['notebook'])} <span class='verdict {_e(verification.verdict)}'>"
-        f"{_e(verification.verdict)}</span></h1>",
-        f"<p>Run <code>{_e(result['run_id'])}</code>, seed {_e(result['seed'])}, parameters "
-        f"<code>{_e(result['parameters'])}</code>, {_e(result.get('runs', 1))} headless run(s).</p>",
-        _causes(verification.causes),
-        _cells_table(result.get("cells", [])),
-        *(_cell_detail(c) for c in verification.comparisons if c.status in ("differ", "error")),
-        _steps_table(result["steps"]),
-        _changes(result.get("changes_since")),
-        _isolation(result.get("isolated")),
-        f"<h2>Environment</h2><p>Environment hash <code>{_e(result['environment_hash'])}</code>.</p>",
+        f"<h1>{_e(result.notebook)} <span class='verdict {_e(result.verdict)}'>"
+        f"{_e(result.verdict)}</span></h1>",
+        f"<p>Run <code>{_e(result.run_id)}</code>, seed {_e(result.seed)}, parameters "
+        f"<code>{_e(document['parameters'])}</code>, {_e(result.runs or 1)} headless run(s).</p>",
+        _causes(result.causes),
+        _cells_table(document["cells"]),
+        *(_cell_detail(cell.comparison) for cell in result.cells if cell.differs),
+        _steps_table(document["steps"]),
+        _changes(document.get("changes_since")),
+        _isolation(document.get("isolated")),
+        f"<h2>Environment</h2><p>Environment hash <code>{_e(result.environment_hash)}</code>.</p>",
         "</body></html>",
     ]
     return "\n".join(part for part in parts if part)
 
 
-def _causes(causes: Iterable[dict[str, Any]]) -> str:
+def _causes(causes: Iterable[Cause]) -> str:
     items = [
-        f"<li><b>{_e(c['kind'])}</b>{' (step ' + _e(c['step']) + ')' if c.get('step') else ''}: "
-        f"{_e(c['detail'])}</li>"
+        f"<li><b>{_e(c.kind)}</b>{' (step ' + _e(c.step) + ')' if c.step else ''}"
+        f"{' (cell ' + _e(c.cell) + ')' if c.cell is not None else ''}: {_e(c.detail)}</li>"
         for c in causes
     ]
     return "<h2>Causes</h2><ul>" + "".join(items) + "</ul>" if items else ""

@@ -26,11 +26,11 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from jupyter_repro import hashing
+from jupyter_repro import hashing, layout
 from jupyter_repro.cache import ArtifactStore, CacheEntry
-from jupyter_repro.dataflow import normalised_code
+from jupyter_repro.fsio import write_atomically
 from jupyter_repro.home import check_trusted, find_home
 from jupyter_repro.kernel import codegen
 from jupyter_repro.kernel.runtime import RNG_STATE_NAME
@@ -39,12 +39,12 @@ from jupyter_repro.model import PARAMETERS_PROVIDER, Pipeline, Step
 from jupyter_repro.notebook import load_notebook, write_notebook_atomically
 from jupyter_repro.params import assignment_source, resolve_parameters
 from jupyter_repro.pipeline import build_pipeline
+from jupyter_repro.plan import KeyInputs, plan_steps, result_fingerprint, step_code_hash
+from jupyter_repro.records import FileRef, StepRunRecord
+from jupyter_repro.results import RunKind, RunResult, StepError, StepResult, StepStatus, jsonable
 
-StepStatus = Literal["executed", "cached", "failed", "skipped"]
-RunKind = Literal["run", "verify"]
 ProgressCallback = Callable[[str, dict[str, Any]], None]
 
-RUNS_DIRNAME = "runs"
 PYTHONHASHSEED = "0"
 """Fixed in the kernel's environment so ``hash(str)`` and set iteration order are repeatable."""
 
@@ -70,7 +70,7 @@ class RunOptions:
 
 @dataclass
 class StepOutcome:
-    """What happened to one step in a run (the ``steps[]`` entry of ``run --json``)."""
+    """One step's working state during a run; :meth:`result` is its frozen :class:`StepResult`."""
 
     step: Step
     key: str
@@ -78,29 +78,35 @@ class StepOutcome:
     duration_s: float = 0.0
     reads: list[tuple[str, str]] = field(default_factory=list)
     writes: list[tuple[str, str]] = field(default_factory=list)
-    error: dict[str, Any] | None = None
+    error: StepError | None = None
     entry: CacheEntry | None = None
     reason: str | None = None
     fingerprint: str | None = None
     """Digest of what the step produced (known once it is cached or has executed)."""
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "name": self.step.name,
-            "status": self.status,
-            "cache_key": self.key,
-            "duration_s": round(self.duration_s, 4),
-            "reads": [{"path": path, "hash": digest} for path, digest in self.reads],
-            "writes": [{"path": path, "hash": digest} for path, digest in self.writes],
-            "cells": list(self.step.cells),
-            "error": self.error,
-            "reason": self.reason,
-        }
+    def result(self) -> StepResult:
+        return StepResult(
+            name=self.step.name,
+            status=self.status,
+            cache_key=self.key,
+            duration_s=self.duration_s,
+            cells=tuple(self.step.cells),
+            reads=tuple(self.reads),
+            writes=tuple(self.writes),
+            error=self.error,
+            reason=self.reason,
+            code_hash=step_code_hash(self.step),
+            code="\n\n".join(self.step.sources),
+        )
 
 
 @dataclass
 class RunOutcome:
-    """Everything a run produced; :meth:`to_json` is the CONTRACT ``run --json`` shape."""
+    """A run as the runner leaves it: the executed state, and :attr:`result`, its typed result.
+
+    The outputs, errors and the pipeline stay here for verify (which compares them); everything a
+    user sees is in the frozen :class:`RunResult`.
+    """
 
     run_id: str
     kind: RunKind
@@ -119,29 +125,25 @@ class RunOutcome:
     run_dir: Path
     home: Path
     failure: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
-    def status(self) -> Literal["ok", "failed"]:
-        return "failed" if self.failure is not None else "ok"
+    def keys(self) -> KeyInputs:
+        return KeyInputs(self.pipeline, self.parameters, self.seed, self.environment_hash)
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "run_id": self.run_id,
-            "kind": self.kind,
-            "notebook": self.notebook,
-            "status": self.status,
-            "verdict": None,
-            "seed": self.seed,
-            "parameters": _jsonable(self.parameters),
-            "environment_hash": self.environment_hash,
-            "steps": [outcome.to_json() for outcome in self.steps],
-            "cells": [],
-            "causes": [],
-            "executed_notebook": self.executed_notebook,
-            "error": self.failure,
-            **self.extra,
-        }
+    @property
+    def result(self) -> RunResult:
+        """The run's typed result (``run --json``); verify derives its own from it."""
+        return RunResult(
+            run_id=self.run_id,
+            kind=self.kind,
+            notebook=self.notebook,
+            seed=self.seed,
+            parameters=self.parameters,
+            environment_hash=self.environment_hash,
+            steps=tuple(step.result() for step in self.steps),
+            executed_notebook=self.executed_notebook,
+            failure=self.failure,
+        )
 
 
 # --------------------------------------------------------------------------------------------- recipe
@@ -182,7 +184,7 @@ def run_pipeline(notebook_path: str | os.PathLike[str], options: RunOptions | No
         run_id = ledger.start_run(
             options.kind,
             path.resolve(),
-            parameters=_jsonable(parameters),
+            parameters=jsonable(parameters),
             seed=snapshot.seed.value,
             environment_hash=env_hash,
             notebook_hash=snapshot.notebook_hash,
@@ -191,7 +193,7 @@ def run_pipeline(notebook_path: str | os.PathLike[str], options: RunOptions | No
             lock_hash=environment.lock.hash if environment.lock else None,
             lock_error=environment.lock_error,
         )
-        run_dir = home / RUNS_DIRNAME / run_id
+        run_dir = layout.run_dir(home, run_id)
         run_dir.mkdir(parents=True, exist_ok=True)
         outcome = RunOutcome(
             run_id=run_id,
@@ -205,7 +207,7 @@ def run_pipeline(notebook_path: str | os.PathLike[str], options: RunOptions | No
             steps=[],
             outputs={},
             errors={},
-            executed_notebook=str(run_dir / "executed.ipynb"),
+            executed_notebook=str(layout.executed_notebook_path(home, run_id)),
             run_dir=run_dir,
             home=home,
         )
@@ -215,33 +217,47 @@ def run_pipeline(notebook_path: str | os.PathLike[str], options: RunOptions | No
             ledger.finish_run(run_id, "interrupted", None, None)
             raise
         if options.kind == "run":
-            finish_recording(outcome, ledger)
+            record_result(ledger, outcome.result, home)
     return outcome
 
 
-def finish_recording(
-    outcome: RunOutcome, ledger: Ledger, verdict: str | None = None, cells: Sequence[Any] = ()
-) -> dict[str, Any]:
+def step_run_record(run_id: str, step: StepResult) -> StepRunRecord:
+    """The ledger's record of a step of a run: the one place it is built from a result."""
+    return StepRunRecord(
+        run_id=run_id,
+        step=step.name,
+        status=step.status,
+        cache_key=step.cache_key,
+        duration_s=step.duration_s,
+        code_hash=step.code_hash,
+        code=step.code,
+        reads=tuple(FileRef(path, digest) for path, digest in step.reads),
+        writes=tuple(FileRef(path, digest) for path, digest in step.writes),
+        error=None if step.error is None else step.error.message,
+    )
+
+
+def record_result(ledger: Ledger, result: RunResult, home: Path) -> None:
     """Record the steps and close the ledger run with the final JSON document (also written to disk)."""
-    result = outcome.to_json()
-    if verdict is not None:
-        result["verdict"] = verdict
-    for step in outcome.steps:
+    document = result.to_json()
+    for step in result.steps:
+        record = step_run_record(result.run_id, step)
         ledger.record_step_run(
-            outcome.run_id,
-            step.step.name,
-            status=step.status,
-            cache_key=step.key,
-            duration_s=step.duration_s,
-            code_hash=step_code_hash(step.step),
-            code="\n\n".join(step.step.sources),
-            reads=[{"path": p, "hash": h} for p, h in step.reads],
-            writes=[{"path": p, "hash": h} for p, h in step.writes],
-            error=None if step.error is None else step.error.get("message"),
+            record.run_id,
+            record.step,
+            status=record.status,
+            cache_key=record.cache_key,
+            duration_s=record.duration_s,
+            code_hash=record.code_hash,
+            code=record.code,
+            reads=record.reads,
+            writes=record.writes,
+            error=record.error,
         )
-    ledger.finish_run(outcome.run_id, outcome.status, verdict, result, cells=cells)
-    _write_text_atomically(outcome.run_dir / "result.json", _dumps(result))
-    return result
+    ledger.finish_run(
+        result.run_id, result.status, result.verdict, document, cells=[c.to_json() for c in result.cells]
+    )
+    write_atomically(layout.result_path(home, result.run_id), json.dumps(document, indent=2) + "\n")
 
 
 def _execute_run(
@@ -274,112 +290,28 @@ def _selected_steps(pipeline: Pipeline, only: str | None) -> list[Step]:
     return [step for step in pipeline.steps if step.name in wanted]
 
 
-def step_cache_key(
-    step: Step,
-    pipeline: Pipeline,
-    parameters: Mapping[str, Any],
-    upstream_fingerprints: Mapping[str, str],
-    seed: int,
-    environment_hash: str,
-) -> str:
-    """The content address of a step's results (ARCHITECTURE "Cache").
-
-    Comments and blank lines do not count (normalised code); parameter values count only for the
-    parameters the step reads. Upstream steps count by the *fingerprint of what they produced* (their
-    variables' and written files' digests), not by their own keys: a reader whose data file changed
-    re-executes with the same key, and only its new output tells its dependents that they are stale.
-    """
-    return hashing.hash_json(
-        {
-            "code": _step_code(step),
-            "setup": [normalised_code(src) for src in pipeline.setup_sources],
-            "parameters": {name: repr(parameters.get(name)) for name in step.parameters},
-            "upstream": {name: upstream_fingerprints[name] for name in step.direct_dependencies},
-            "inputs": sorted(step.input_names),
-            "outputs": sorted(step.outputs),
-            "seed": seed,
-            "environment": environment_hash,
-        }
-    )
-
-
-def result_fingerprint(
-    variables: Mapping[str, Mapping[str, Any]], writes: Sequence[tuple[str, str]], unstored: Mapping[str, str]
-) -> str:
-    """What a step produced, as one digest: its stored variables and the files it wrote."""
-    return hashing.hash_json(
-        {
-            "variables": {name: record.get("blob") for name, record in variables.items()},
-            "unstored": sorted(unstored),
-            "writes": sorted(writes),
-        }
-    )
-
-
-def step_code_hash(step: Step) -> str:
-    """Digest of a step's normalised code, as recorded in the ledger (comments do not count)."""
-    return hashing.hash_bytes(_step_code(step).encode("utf-8"))
-
-
-def _step_code(step: Step) -> str:
-    return "\n".join(normalised_code(src) for src in step.sources)
-
-
-def _key_now(outcome: RunOutcome, item: StepOutcome, by_name: Mapping[str, StepOutcome]) -> str | None:
-    """The step's key if every direct upstream step's result is known yet, else None."""
-    fingerprints = {}
-    for name in item.step.direct_dependencies:
-        upstream = by_name.get(name)
-        if upstream is None or upstream.fingerprint is None:
-            return None
-        fingerprints[name] = upstream.fingerprint
-    return step_cache_key(
-        item.step, outcome.pipeline, outcome.parameters, fingerprints, outcome.seed, outcome.environment_hash
-    )
-
-
 def _plan(
     outcome: RunOutcome, selected: Sequence[Step], options: RunOptions, ledger: Ledger, store: ArtifactStore
 ) -> list[StepOutcome]:
-    """Decide cached / execute for each step, in topological order.
+    """Decide cached / execute for each step (:func:`jupyter_repro.plan.plan_steps`)."""
+    current = _current_hash(ledger)
 
-    A step whose upstream step executes in this run executes too: its key depends on that upstream
-    result, which is only known afterwards (the key is computed then, before its entry is saved).
-    """
-    outcomes = [StepOutcome(step=step, key="") for step in selected]
-    by_name = {item.step.name: item for item in outcomes}
-    for item in outcomes:
-        key = _key_now(outcome, item, by_name)
-        if key is None:
-            continue
-        item.key = key
-        if options.no_cache or item.step.no_cache:
-            continue
+    def valid_entry(key: str) -> CacheEntry | None:
         entry = store.load_entry(key)
-        if entry is not None and store.entry_is_valid(entry, _current_hash(ledger)):
-            item.status, item.entry = "cached", entry
-            item.fingerprint = result_fingerprint(entry.variables, entry.writes, entry.unstored)
-    _demote_providers_missing_inputs(outcomes)
-    return outcomes
+        return entry if entry is not None and store.entry_is_valid(entry, current) else None
 
-
-def _demote_providers_missing_inputs(outcomes: Sequence[StepOutcome]) -> None:
-    """A cached step must run again when a step that runs needs a variable its entry lacks."""
-    by_name = {item.step.name: item for item in outcomes}
-    changed = True
-    while changed:
-        changed = False
-        for item in outcomes:
-            if item.status == "cached":
-                continue
-            for name, provider in item.step.inputs:
-                upstream = by_name.get(provider)
-                if upstream is None or upstream.status != "cached" or upstream.entry is None:
-                    continue
-                if name not in upstream.entry.variables:
-                    upstream.status, upstream.entry, upstream.fingerprint = "skipped", None, None
-                    upstream.reason = f"re-executed: '{name}' was not stored in its cache entry"
-                    changed = True
+    plans = plan_steps(selected, outcome.keys, valid_entry, no_cache=options.no_cache)
+    return [
+        StepOutcome(
+            step=plan.step,
+            key=plan.key,
+            status="cached" if plan.cached else "skipped",
+            entry=plan.entry,
+            reason=plan.reason,
+            fingerprint=plan.fingerprint,
+        )
+        for plan in plans
+    ]
 
 
 def _current_hash(ledger: Ledger) -> Callable[[str], str | None]:
@@ -399,11 +331,11 @@ def _execute(
     store: ArtifactStore,
     ledger: Ledger,
 ) -> None:
-    work = outcome.run_dir / "work"
+    work = layout.work_dir(outcome.home, outcome.run_id)
     work.mkdir(exist_ok=True)
-    raw_path = outcome.run_dir / "generated.ipynb"
+    raw_path = layout.generated_notebook_path(outcome.home, outcome.run_id)
     observer = _Execution(outcome, outcomes, options, store, ledger, work)
-    with open(outcome.run_dir / "kernel.log", "ab") as kernel_log:
+    with open(layout.kernel_log_path(outcome.home, outcome.run_id), "ab") as kernel_log:
         # the kernel boots in its own process while papermill is imported and the notebook generated
         kernel = _start_kernel(_kernel_name(outcome, options), outcome, kernel_log)
         try:
@@ -574,7 +506,8 @@ class _Execution:
         item.reads = _hashed(self.ledger, report.get("reads", []))
         item.writes = _hashed(self.ledger, report.get("writes", []))
         variables, unstored = self.store.ingest_outputs(report.get("outputs") or {})
-        item.key = _key_now(outcome, item, self.by_name) or item.key
+        fingerprints = {name: self.by_name[name].fingerprint for name in item.step.direct_dependencies}
+        item.key = outcome.keys.key_when_known(item.step, fingerprints) or item.key
         item.fingerprint = result_fingerprint(variables, item.writes, unstored)
         if item.step.no_cache:
             item.fingerprint = hashing.hash_json([item.fingerprint, outcome.run_id])  # a live source
@@ -596,14 +529,9 @@ class _Execution:
         error = self.outcome.errors[cell]
         item.status = "failed"
         item.duration_s = self.duration(item.step.name)
-        item.error = {
-            "cell": cell,
-            "ename": error["ename"],
-            "evalue": error["evalue"],
-            "message": f"cell {cell}: {error['ename']}: {error['evalue']}",
-        }
+        item.error = StepError(cell=cell, ename=error["ename"], evalue=error["evalue"])
         if self.outcome.failure is None:
-            self.outcome.failure = f"step '{item.step.name}' failed in {item.error['message']}"
+            self.outcome.failure = f"step '{item.step.name}' failed in {item.error.message}"
         _progress(self.options, "step", {"step": item.step.name, "status": "failed"})
 
 
@@ -797,7 +725,7 @@ def _write_executed_notebook(outcome: RunOutcome) -> None:
     nb.metadata[_ROLE_KEY] = {
         **dict(nb.metadata[_ROLE_KEY]),
         "run_id": outcome.run_id,
-        "parameters": _jsonable(outcome.parameters),
+        "parameters": jsonable(outcome.parameters),
     }
     write_notebook_atomically(nb, outcome.executed_notebook)
 
@@ -817,42 +745,3 @@ def _as_output(output: Mapping[str, Any], counter: int) -> Any:
 def _progress(options: RunOptions | None, event: str, data: dict[str, Any]) -> None:
     if options is not None and options.progress is not None:
         options.progress(event, data)
-
-
-def _jsonable(value: Any) -> Any:
-    return json.loads(json.dumps(value, default=repr))
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, indent=2, default=repr) + "\n"
-
-
-def _write_text_atomically(target: Path, text: str) -> None:
-    tmp = target.with_name(f".{target.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, target)
-
-
-def finish_summary(result: Mapping[str, Any]) -> str:
-    """A readable table of a run's steps, for the CLI's default output."""
-    from jupyter_repro.textui import render_table
-
-    rows = [
-        (
-            step["name"],
-            step["status"],
-            f"{step['duration_s']:.2f}s" if step["status"] == "executed" else "",
-            len(step["reads"]),
-            len(step["writes"]),
-            (step.get("error") or {}).get("message") or step.get("reason") or "",
-        )
-        for step in result["steps"]
-    ]
-    table = render_table(("step", "status", "time", "reads", "writes", "note"), rows)
-    return "\n".join(
-        [
-            f"run {result['run_id']} of {result['notebook']}: {result['status']}",
-            table,
-            f"executed notebook: {result['executed_notebook']}",
-        ]
-    )

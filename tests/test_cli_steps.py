@@ -65,8 +65,17 @@ def test_json_is_the_contract_shape(run_cli: RunCli, make_notebook: MakeNotebook
     }
     assert steps["load"]["inputs"] == [{"name": "rows", "from": "parameters"}]
     assert payload["hidden_state"] == [
-        {"cell": 6, "name": "later", "defined_in": 7, "kind": "later", "step": "report"}
+        {
+            "cell": 6,
+            "name": "later",
+            "defined_in": 7,
+            "kind": "later",
+            "step": "report",
+            "description": "cell 6 reads 'later', which is defined only later, in cell 7",
+        }
     ]
+    roles = {cell["index"]: (cell["role"], cell["step"]) for cell in payload["cells"]}
+    assert roles[6] == ("step", "report")
 
 
 def test_kale_notebook(run_cli: RunCli) -> None:

@@ -164,9 +164,9 @@ def test_failing_cell_fails_its_step_and_skips_dependents(
     assert statuses(outcome) == {"a": "executed", "b": "failed", "c": "skipped"}
     failed = outcome.steps[1]
     assert failed.error is not None
-    assert failed.error["cell"] == 1
-    assert failed.error["ename"] == "ValueError"
-    assert failed.error["evalue"] == "bad value"
+    assert failed.error.cell == 1
+    assert failed.error.ename == "ValueError"
+    assert failed.error.evalue == "bad value"
     assert outcome.failure == "step 'b' failed in cell 1: ValueError: bad value"
     assert outcome.steps[2].reason == "upstream step 'b' failed"
 

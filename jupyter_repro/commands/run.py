@@ -8,6 +8,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from jupyter_repro.results import RunResult
     from jupyter_repro.runner import ProgressCallback
 
 from jupyter_repro.commands import add_parameter_option
@@ -65,7 +66,7 @@ def progress_callback(args: argparse.Namespace) -> ProgressCallback:
 
 def run(args: argparse.Namespace) -> int:
     from jupyter_repro.params import parse_cli_pairs
-    from jupyter_repro.runner import RunOptions, finish_summary, run_pipeline
+    from jupyter_repro.runner import RunOptions, run_pipeline
     from jupyter_repro.textui import print_json
 
     options = RunOptions(
@@ -77,13 +78,36 @@ def run(args: argparse.Namespace) -> int:
         home=args.home,
         progress=progress_callback(args),
     )
-    outcome = run_pipeline(args.notebook, options)
-    result = outcome.to_json()
+    result = run_pipeline(args.notebook, options).result
     if args.json:
-        print_json(result)
+        print_json(result.to_json())
     else:
-        print(finish_summary(result))
-    if outcome.failure is not None:
-        print(f"jupyter repro run: {args.notebook}: {outcome.failure}", file=sys.stderr)
-        return 1
-    return 0
+        print(run_summary(result))
+    if result.failure is not None:
+        print(f"jupyter repro run: {args.notebook}: {result.failure}", file=sys.stderr)
+    return result.exit_code
+
+
+def run_summary(result: RunResult) -> str:
+    """A readable table of a run's steps, for the CLI's default output."""
+    from jupyter_repro.textui import render_table
+
+    rows = [
+        (
+            step.name,
+            step.status,
+            f"{step.duration_s:.2f}s" if step.status == "executed" else "",
+            len(step.reads),
+            len(step.writes),
+            (step.error.message if step.error else None) or step.reason or "",
+        )
+        for step in result.steps
+    ]
+    table = render_table(("step", "status", "time", "reads", "writes", "note"), rows)
+    return "\n".join(
+        [
+            f"run {result.run_id} of {result.notebook}: {result.status}",
+            table,
+            f"executed notebook: {result.executed_notebook}",
+        ]
+    )

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from jupyter_repro.commands import whole_number
 from jupyter_repro.commands.run import add_parameter_arguments, progress_callback
+
+if TYPE_CHECKING:
+    from jupyter_repro.results import RunResult
 
 HELP = "Verify reproducible: re-execute headlessly and compare every cell with its saved outputs."
 
@@ -38,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     from jupyter_repro.params import parse_cli_pairs
     from jupyter_repro.runner import RunOptions
     from jupyter_repro.textui import print_json
-    from jupyter_repro.verify import VerifyOptions, verify_notebook, verify_summary
+    from jupyter_repro.verify import VerifyOptions, verify_notebook
 
     options = VerifyOptions(
         run=RunOptions(
@@ -54,11 +58,35 @@ def run(args: argparse.Namespace) -> int:
         report=args.report,
         stamp=args.stamp,
     )
-    verification = verify_notebook(args.notebook, options)
+    result = verify_notebook(args.notebook, options).result
     if args.json:
-        print_json(verification.result)
+        print_json(result.to_json())
     else:
-        print(verify_summary(verification.result))
-    if verification.verdict != "reproducible":
-        print(f"jupyter repro verify: {args.notebook}: {verification.verdict}", file=sys.stderr)
-    return verification.exit_code
+        print(verify_summary(result))
+    if result.verdict != "reproducible":
+        print(f"jupyter repro verify: {args.notebook}: {result.verdict}", file=sys.stderr)
+    return result.exit_code
+
+
+def verify_summary(result: RunResult) -> str:
+    """The readable answer: verdict, causes, the cells that did not match, and where the report is."""
+    from jupyter_repro.textui import render_table
+
+    counts: dict[str, int] = {}
+    for cell in result.cells:
+        counts[cell.status] = counts.get(cell.status, 0) + 1
+    lines = [
+        f"{result.notebook}: {str(result.verdict).upper()}",
+        "cells: " + ", ".join(f"{n} {status}" for status, n in sorted(counts.items())),
+    ]
+    lines.extend(
+        f"  cause {c.kind}{' in step ' + c.step if c.step else ''}"
+        f"{' (cell ' + str(c.cell) + ')' if c.cell is not None else ''}: {c.detail}"
+        for c in result.causes
+    )
+    bad = [cell for cell in result.cells if cell.differs]
+    if bad:
+        rows = [(c.index, c.step or "", c.status, c.comparison.reason) for c in bad]
+        lines.append(render_table(("cell", "step", "status", "why"), rows))
+    lines.append(f"run {result.run_id}; report: {result.report}")
+    return "\n".join(lines)

@@ -1,0 +1,76 @@
+"""Where things live under a repro home: the names of its files and folders, and nothing else.
+
+The runner writes a run's files, the verifier writes its report, and the server extension serves that
+report; each used to spell ``home / "runs" / run_id / "report.html"`` itself, so renaming a file meant
+finding every copy. This module is the one place that knows the layout. It is pure: it builds paths and
+never touches the disk (callers create folders and check for files), so any module can import it
+without cost or side effects.
+
+Besides the ledger and the cache, which their own modules place, a repro home (``.repro/``, see
+:mod:`jupyter_repro.home`) holds::
+
+    runs/RUN_ID/            one folder per run or verification (run_dir)
+        executed.ipynb      the executed notebook, as the run shows it (executed_notebook_path)
+        generated.ipynb     papermill's own output: the generated notebook (generated_notebook_path)
+        result.json         the run's --json document (result_path)
+        report.html         a verification's self-contained HTML report (report_path)
+        kernel.log          the kernel's stdout and stderr (kernel_log_path)
+        work/               per-step scratch files: reports, outputs, inputs loaded from the cache (work_dir)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+RUNS_DIRNAME = "runs"
+"""The folder of the repro home that holds one folder per run."""
+
+EXECUTED_NOTEBOOK_FILENAME = "executed.ipynb"
+GENERATED_NOTEBOOK_FILENAME = "generated.ipynb"
+RESULT_FILENAME = "result.json"
+REPORT_FILENAME = "report.html"
+KERNEL_LOG_FILENAME = "kernel.log"
+WORK_DIRNAME = "work"
+
+
+def runs_dir(home: Path) -> Path:
+    """The folder holding every run's folder."""
+    return home / RUNS_DIRNAME
+
+
+def run_dir(home: Path, run_id: str) -> Path:
+    """The folder of run ``run_id`` (a full run id, not a prefix: resolve prefixes in the ledger first)."""
+    return runs_dir(home) / run_id
+
+
+def executed_notebook_path(home: Path, run_id: str) -> Path:
+    """The executed notebook of a run, with the outputs the run produced."""
+    return run_dir(home, run_id) / EXECUTED_NOTEBOOK_FILENAME
+
+
+def generated_notebook_path(home: Path, run_id: str) -> Path:
+    """Papermill's output: the generated notebook (cache loads and stores inserted) as it executed.
+
+    The runner reads it back only when a run fails midway, to show what ran before the failure.
+    """
+    return run_dir(home, run_id) / GENERATED_NOTEBOOK_FILENAME
+
+
+def result_path(home: Path, run_id: str) -> Path:
+    """The run's ``--json`` document, as recorded in the ledger."""
+    return run_dir(home, run_id) / RESULT_FILENAME
+
+
+def report_path(home: Path, run_id: str) -> Path:
+    """A verification's HTML report (plain runs have none)."""
+    return run_dir(home, run_id) / REPORT_FILENAME
+
+
+def kernel_log_path(home: Path, run_id: str) -> Path:
+    """What the run's kernel wrote on its stdout and stderr."""
+    return run_dir(home, run_id) / KERNEL_LOG_FILENAME
+
+
+def work_dir(home: Path, run_id: str) -> Path:
+    """Per-step scratch files of the run: step reports and outputs, inputs loaded from the cache."""
+    return run_dir(home, run_id) / WORK_DIRNAME
