@@ -6,11 +6,11 @@ Layout under ``<home>/cache/``::
     entries/<algorithm>-<hex>.json       one cache entry per step key
     tmp/                                 temporary names; every write lands here first
 
-Every file is written under a temporary name and renamed into place (``os.replace``), so a crash
-leaves at worst a stray file in ``tmp/``, never a half blob or half entry. Nothing read back is
-trusted: a blob is re-hashed on every read and an entry carries a checksum of its own content. A
-missing or damaged blob or entry reads as "absent" (None / False), so the caller recomputes the step;
-no exception about the store's content escapes this module.
+Every file is written under a temporary name in ``tmp/``, fsynced and renamed into place (with
+:mod:`jupyter_repro.fsio`), so a crash leaves at worst a stray file in ``tmp/``, never a half blob or
+half entry. Nothing read back is trusted: a blob is re-hashed on every read and an entry carries a
+checksum of its own content. A missing or damaged blob or entry reads as "absent" (None / False), so
+the caller recomputes the step; no exception about the store's content escapes this module.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -27,6 +26,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from jupyter_repro import hashing
+from jupyter_repro.fsio import AtomicFile, write_atomically
 
 CACHE_DIRNAME = "cache"
 ENTRY_FORMAT = 1
@@ -35,6 +35,8 @@ MANIFEST_FORMAT = 1
 _DIGEST = re.compile(r"^(blake3|sha256):([0-9a-f]{64})$")
 _KEY = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,199}$")
 _SUFFIX = re.compile(r"^\.[A-Za-z0-9]{1,16}$")
+# Private to the user (0600), like the kernel's artifacts that are moved in (mkstemp made them all).
+_FILE_MODE = 0o600
 
 CurrentHash = Callable[[str], "str | None"]
 
@@ -152,12 +154,7 @@ class ArtifactStore:
     def put_bytes(self, data: bytes) -> str:
         """Store bytes; return their digest."""
         digest = hashing.hash_bytes(data)
-        temp = self._temp_file()
-        try:
-            temp.write_bytes(data)
-            self._install(temp, digest)
-        finally:
-            _unlink(temp)
+        write_atomically(self._blob_target(digest), data, mode=_FILE_MODE, temp_dir=self._temp_dir())
         return digest
 
     def put_file(self, path: str | os.PathLike[str], *, move: bool = False, digest: str | None = None) -> str:
@@ -172,17 +169,13 @@ class ArtifactStore:
         if move:
             known = digest if digest is not None and self.blob_path(digest) else hashing.hash_file(source)
             try:
-                self._install(source, known)
+                os.replace(source, self._blob_target(known))
                 return known
             except OSError:
                 pass  # another file system: copy below, then drop the source
-        temp = self._temp_file()
-        try:
-            with source.open("rb") as reader, temp.open("wb") as writer:
-                copied = hashing.hash_chunks(_tee(_read_chunks(reader), writer))
-            self._install(temp, copied)
-        finally:
-            _unlink(temp)
+        with source.open("rb") as reader, self._temp_file() as temp:
+            copied = hashing.hash_chunks(_tee(_read_chunks(reader), temp.stream))
+            temp.commit(self._blob_target(copied))
         if move:
             _unlink(source)
         return copied
@@ -212,19 +205,13 @@ class ArtifactStore:
     def copy_blob(self, digest: str, dest: str | os.PathLike[str]) -> bool:
         """Copy a verified blob to ``dest`` atomically; False (and no ``dest`` change) if damaged."""
         target = Path(dest)
-        temp: Path | None = None
         try:
-            fd, name = tempfile.mkstemp(prefix=".tmp-", dir=target.parent)
-            temp = Path(name)
-            with os.fdopen(fd, "wb") as writer:
-                self._copy_verified(digest, writer)
-            os.replace(temp, target)
-            return True
+            with AtomicFile(target.parent, name=target.name, mode=_FILE_MODE) as temp:
+                self._copy_verified(digest, temp.stream)
+                temp.commit(target)
         except (_CorruptBlob, OSError):
             return False
-        finally:
-            if temp is not None:
-                _unlink(temp)
+        return True
 
     def _copy_verified(self, digest: str, writer: BinaryIO) -> None:
         path = self.blob_path(digest)
@@ -238,18 +225,21 @@ class ArtifactStore:
         if copied != digest:
             raise _CorruptBlob(f"blob {digest} has content {copied}")
 
-    def _install(self, source: Path, digest: str) -> None:
+    def _blob_target(self, digest: str) -> Path:
+        """Where the blob ``digest`` goes, its folder created."""
         target = self.blob_path(digest)
         if target is None:
             raise ValueError(f"not a digest: {digest!r}")
         target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(source, target)
+        return target
 
-    def _temp_file(self) -> Path:
+    def _temp_dir(self) -> Path:
         self.tmp.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(prefix="tmp-", dir=self.tmp)
-        os.close(fd)
-        return Path(name)
+        return self.tmp
+
+    def _temp_file(self) -> AtomicFile:
+        """A new file in ``tmp/``, for content whose name is known once it is written."""
+        return AtomicFile(self._temp_dir(), name="blob", mode=_FILE_MODE)
 
     # -------------------------------------------------------------------------------------- entries
 
@@ -259,6 +249,13 @@ class ArtifactStore:
             return None
         return self.entries / f"{key.replace(':', '-')}.json"
 
+    def entry_size(self, entry: CacheEntry) -> int:
+        """Bytes the entry takes in the store: its file and its variables' blobs (a blob that other
+        entries share is counted in each, as it is what removing the entry alone can free at most)."""
+        paths = [self.entry_path(entry.key)]
+        paths.extend(self.blob_path(str(record.get("blob"))) for record in entry.variables.values())
+        return sum(path.stat().st_size for path in paths if path is not None and path.is_file())
+
     def save_entry(self, entry: CacheEntry) -> None:
         """Write an entry atomically, with a checksum of its content."""
         path = self.entry_path(entry.key)
@@ -266,13 +263,9 @@ class ArtifactStore:
             raise ValueError(f"cache key cannot name a file: {entry.key!r}")
         body = entry.to_json()
         document = {"format": ENTRY_FORMAT, "checksum": hashing.hash_json(body), "entry": body}
-        temp = self._temp_file()
-        try:
-            temp.write_text(json.dumps(document, sort_keys=True), encoding="utf-8")
-            path.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(temp, path)
-        finally:
-            _unlink(temp)
+        write_atomically(
+            path, json.dumps(document, sort_keys=True), mode=_FILE_MODE, temp_dir=self._temp_dir()
+        )
 
     def load_entry(self, key: str) -> CacheEntry | None:
         """The entry for ``key``, or None if absent, unreadable, damaged or of another format."""

@@ -8,12 +8,18 @@ example of each, is in ``docs/verify.md``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+import dataclasses
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
+from jupyter_repro.cell_causes import CellEvidence, NotebookEvidence, cell_causes, fallback_cause
 from jupyter_repro.model import Pipeline
 from jupyter_repro.records import RunDiff
 from jupyter_repro.results import Cause, CellVerdict, StepResult
+
+if TYPE_CHECKING:
+    from jupyter_repro.compare import NormalisedOutput
 
 
 def step_of_cell(pipeline: Pipeline, index: int) -> str | None:
@@ -24,17 +30,29 @@ def step_of_cell(pipeline: Pipeline, index: int) -> str | None:
     return {"setup": "setup", "parameters": "parameters"}.get(cell.role)
 
 
-def attribute_causes(
-    pipeline: Pipeline,
-    steps: Sequence[StepResult],
-    failure: str | None,
-    cells: Sequence[CellVerdict],
-    nondeterministic: Mapping[int, str],
-    changes: RunDiff | None,
-) -> list[Cause]:
-    """Every cause the evidence supports, most specific first (one entry per step and kind).
+@dataclass(frozen=True)
+class RunEvidence:
+    """Everything verify knows when it explains a verdict."""
 
-    ``changes`` is the difference between the last recorded run of the notebook and this one.
+    pipeline: Pipeline
+    steps: Sequence[StepResult]
+    failure: str | None
+    cells: Sequence[CellVerdict]
+    errors: Mapping[int, Mapping[str, Any]] = field(default_factory=dict)
+    """The new error of each cell that raised (``ename``, ``evalue``, ``traceback``)."""
+    expected_errors: frozenset[int] = frozenset()
+    """Cells meant to raise (their saved outputs show an error, or they are tagged so)."""
+    nondeterministic: Mapping[int, str] = field(default_factory=dict)
+    """Cells whose outputs differed between repeated headless runs, with the difference."""
+    changes: RunDiff | None = None
+    """What differs between the notebook's last recorded run and this one."""
+    notebook: NotebookEvidence = field(default_factory=NotebookEvidence)
+
+
+def attribute_causes(evidence: RunEvidence) -> list[Cause]:
+    """Every cause the evidence supports: failures first, then each bad cell's own, then the run's.
+
+    Each cell that differs or failed gets at least one cause of its own (``cell`` set).
     """
     causes = [
         Cause(
@@ -42,27 +60,65 @@ def attribute_causes(
             step.name,
             f"step '{step.name}' failed in {step.error.message}",
             cell=step.error.cell,
+            hint="fix the cell, or tag it 'raises-exception' if the error is intended",
         )
-        for step in steps
+        for step in evidence.steps
         if step.error is not None
     ]
-    if failure is not None and not causes:
-        causes.append(Cause("error", None, failure))
-    causes.extend(
-        Cause(
-            "nondeterminism",
-            step_of_cell(pipeline, index),
-            f"cell {index} gave different outputs in repeated headless runs (seeded): {_first_line(diff)}",
-            cell=index,
-        )
-        for index, diff in sorted(nondeterministic.items())
-    )
-    bad_steps = {cell.step for cell in cells if cell.differs}
-    if bad_steps or failure is not None:
-        causes.extend(_hidden_state_causes(pipeline, bad_steps))
-        if changes is not None:
-            causes.extend(_ledger_causes(changes, pipeline, steps, bad_steps))
+    if evidence.failure is not None and not causes:
+        causes.append(Cause("error", None, evidence.failure))
+    bad = [cell for cell in evidence.cells if cell.differs]
+    bad_steps = {cell.step for cell in bad}
+    run_wide: list[Cause] = []
+    if bad_steps or evidence.failure is not None:
+        causes.extend(_hidden_state_causes(evidence, bad_steps))
+        if evidence.changes is not None:
+            run_wide = _environment_changes(evidence.changes, evidence.pipeline)
+    explained = {cause.cell for cause in causes}
+    for cell in bad:
+        own = _causes_of_cell(cell, evidence)
+        if cell.index not in explained and not own:
+            own = [dataclasses.replace(cause, cell=cell.index, step=cell.step) for cause in run_wide] or [
+                fallback_cause(_cell_evidence(cell, evidence), evidence.notebook)
+            ]
+        causes.extend(own)
+    causes.extend(run_wide)
     return causes
+
+
+def _causes_of_cell(cell: CellVerdict, evidence: RunEvidence) -> list[Cause]:
+    causes = []
+    if cell.index in evidence.nondeterministic:
+        causes.append(
+            Cause(
+                "nondeterminism",
+                cell.step,
+                f"cell {cell.index} gave different outputs in repeated headless runs (seeded): "
+                f"{_first_line(evidence.nondeterministic[cell.index])}",
+                cell=cell.index,
+                hint="find what the cell reads that changes between runs (time, network, unseeded "
+                "randomness), or tag it 'ignore-output'",
+            )
+        )
+    if evidence.changes is not None:
+        causes.extend(_ledger_causes(evidence.changes, cell, evidence.pipeline, evidence.steps))
+    causes.extend(cell_causes(_cell_evidence(cell, evidence), evidence.notebook))
+    return causes
+
+
+def _cell_evidence(cell: CellVerdict, evidence: RunEvidence) -> CellEvidence:
+    comparison = cell.comparison
+    return CellEvidence(
+        index=cell.index,
+        step=cell.step,
+        source=evidence.pipeline.cell(cell.index).source,
+        error=evidence.errors.get(cell.index),
+        saved_text=_texts(comparison.saved),
+        new_text=_texts(comparison.new),
+        formatting=tuple(getattr(comparison, "formatting", ())),
+        stable_across_runs=evidence.notebook.runs > 1 and cell.index not in evidence.nondeterministic,
+        network=next((step.network for step in evidence.steps if step.name == cell.step), ()),
+    )
 
 
 def nothing_compared(cells: Sequence[CellVerdict]) -> Cause:
@@ -78,28 +134,46 @@ def nothing_compared(cells: Sequence[CellVerdict]) -> Cause:
 
 
 def _ledger_causes(
-    diff: RunDiff, pipeline: Pipeline, steps: Sequence[StepResult], bad_steps: set[str | None]
+    diff: RunDiff, cell: CellVerdict, pipeline: Pipeline, steps: Sequence[StepResult]
 ) -> list[Cause]:
+    """Code of the cell's step, and data read by it or its upstream steps, changed since the last run."""
     previous = diff.run_a
     causes = [
-        Cause("code", change.name, f"step '{change.name}' code changed since run {previous}")
+        Cause(
+            "code",
+            cell.step,
+            f"step '{change.name}' code changed since run {previous}",
+            cell=cell.index,
+            hint="if the change is intended, re-execute the notebook and save it",
+        )
         for change in diff.code
-        if change.name in bad_steps
+        if change.name == cell.step
     ]
-    reads_now = {path: step.name for step in steps for path, _ in step.reads}
+    upstream = {cell.step, *_depends_on(pipeline, cell.step)}
+    reader = {path: step.name for step in steps if step.name in upstream for path, _ in step.reads}
     causes.extend(
         Cause(
             "data",
-            reads_now[change.name],
+            reader[change.name],
             f"{change.name} changed since run {previous} (content hash differs)",
+            cell=cell.index,
+            evidence={"path": change.name},
+            hint="restore the data file the outputs were made with, or re-execute and save the notebook",
         )
         for change in diff.data
-        if change.name in reads_now and change.kind == "changed"
+        if change.name in reader and change.kind == "changed"
     )
-    env_changes = [*diff.packages, *diff.environment]
-    if env_changes:
-        causes.append(_environment_cause(env_changes, pipeline, previous))
     return causes
+
+
+def _depends_on(pipeline: Pipeline, step: str | None) -> tuple[str, ...]:
+    found = next((s for s in pipeline.steps if s.name == step), None)
+    return () if found is None else found.depends_on
+
+
+def _environment_changes(diff: RunDiff, pipeline: Pipeline) -> list[Cause]:
+    env_changes = [*diff.packages, *diff.environment]
+    return [_environment_cause(env_changes, pipeline, diff.run_a)] if env_changes else []
 
 
 def _environment_cause(changes: Sequence[Any], pipeline: Pipeline, previous: str) -> Cause:
@@ -113,14 +187,26 @@ def _environment_cause(changes: Sequence[Any], pipeline: Pipeline, previous: str
         None,
         f"environment changed since run {previous}: {shown}",
         evidence={"changes": [{"name": c.name, "before": c.before, "after": c.after} for c in ordered]},
+        hint="verify in the environment of that run (verify --isolated builds it from the lock)",
     )
 
 
-def _hidden_state_causes(pipeline: Pipeline, bad_steps: set[str | None]) -> list[Cause]:
+def _hidden_state_causes(evidence: RunEvidence, bad_steps: set[str | None]) -> list[Cause]:
+    """Reads a clean top-down run cannot satisfy, in the steps that went wrong.
+
+    A read in a cell meant to raise is left out: a notebook that shows a ``NameError`` on purpose
+    reads an undefined name by design.
+    """
     return [
-        Cause("hidden-state", read.step, read.describe(), cell=read.cell)
-        for read in pipeline.hidden_state
-        if read.step in bad_steps or not bad_steps
+        Cause(
+            "hidden-state",
+            read.step,
+            read.describe(),
+            cell=read.cell,
+            hint="define the name in an earlier cell (or move its cell up), then re-execute and save",
+        )
+        for read in evidence.pipeline.hidden_state
+        if (read.step in bad_steps or not bad_steps) and read.cell not in evidence.expected_errors
     ]
 
 
@@ -131,3 +217,7 @@ def _first_line(text: str) -> str:
         if line.startswith(("-", "+")) and not line.startswith(("---", "+++"))
     ]
     return (lines[0] if lines else text.splitlines()[0] if text else "").strip()[:160]
+
+
+def _texts(outputs: Iterable[NormalisedOutput]) -> str:
+    return "\n".join(output.text for output in outputs if not output.key.startswith("image/"))

@@ -27,7 +27,7 @@ SUBCOMMANDS: dict[str, str] = {
     "show": "show one recorded run: parameters, seed, environment, steps and cell verdicts",
     "diff": "compare two recorded runs: parameters, code, data files, packages, seed",
     "env": "show the environment (interpreter, platform, packages) of the kernel that would run a notebook",
-    "export": "export the pipeline as a scheduled, idempotent job (Airflow DAG, cron entry, plain script)",
+    "export": "export the pipeline as a scheduled, idempotent job for a scheduler (see --to for the targets)",
 }
 
 PROG = "jupyter repro"

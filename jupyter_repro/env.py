@@ -2,8 +2,9 @@
 
 The server (or CLI) process is often not the interpreter that runs the notebook: a kernelspec may point
 to a conda env or a virtualenv. So the facts are gathered by running a small stdlib-only script
-(:data:`CAPTURE_SCRIPT`) with the interpreter named by the notebook's kernelspec, found through
-jupyter_client's ``KernelSpecManager`` and resolved the way jupyter_client launches it.
+(:data:`CAPTURE_SCRIPT`, the source of :mod:`jupyter_repro.env_capture`) with the interpreter named by
+the notebook's kernelspec, found through jupyter_client's ``KernelSpecManager`` and resolved the way
+jupyter_client launches it.
 
 The lock is a ``pip-compile --generate-hashes`` output for the distributions the notebook imports,
 pinned to the versions the kernel has, with every other installed version as a constraint so that
@@ -23,10 +24,12 @@ import sys
 import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from jupyter_repro.errors import EnvironmentCaptureError
+from jupyter_repro.fsio import write_atomically
 from jupyter_repro.hashing import ALGORITHM, hash_bytes, hash_json
 from jupyter_repro.records import EnvironmentSnapshot, Lock
 
@@ -35,7 +38,10 @@ CAPTURE_TIMEOUT_S = 60.0
 LOCK_TIMEOUT_S = 300.0
 LOCKS_DIRNAME = "locks"
 EMPTY_LOCK_TEXT = "# no third-party distributions imported: nothing to lock\n"
+# env_capture.MARKER (a test checks they agree), not imported: that would import its imports here too
 _MARKER = "JUPYTER_REPRO_ENV="
+# The snapshot cache and the locks stay private to the user (0600), as they were when mkstemp made them.
+_FILE_MODE = 0o600
 CAPTURE_MARKER = _MARKER  # public: the line of CAPTURE_SCRIPT's output that holds its JSON
 # Names jupyter_client replaces by its own interpreter when it launches a kernel (plus "{python}").
 _SELF_PYTHON_NAMES = frozenset(
@@ -47,56 +53,14 @@ _SELF_PYTHON_NAMES = frozenset(
     }
 )
 
+
+def capture_script() -> str:
+    """The source of :mod:`jupyter_repro.env_capture`, run as text in the kernel's interpreter."""
+    return resources.files("jupyter_repro").joinpath("env_capture.py").read_text(encoding="utf-8")
+
+
 # Runs inside the kernel's interpreter (any Python >= 3.8): stdlib only, one marked JSON line on stdout.
-CAPTURE_SCRIPT = r"""
-import json, platform, re, sys
-from importlib import metadata
-
-def norm(name):
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-def owners_from_files(dists):
-    # fallback for Python < 3.10, which has no packages_distributions()
-    owners = {}
-    for dist in dists:
-        tops = set((dist.read_text("top_level.txt") or "").split())
-        for entry in dist.files or ():
-            if len(entry.parts) > 1 and entry.parts[0].isidentifier():
-                tops.add(entry.parts[0])
-            elif len(entry.parts) == 1 and entry.suffix == ".py":
-                tops.add(entry.stem)
-        for top in tops:
-            owners.setdefault(top, []).append(dist.metadata["Name"])
-    return owners
-
-packages, local, seen = {}, [], []
-for dist in metadata.distributions():
-    name = dist.metadata["Name"]
-    if not name or norm(name) in packages:
-        continue  # the first one on sys.path wins, as for imports
-    packages[norm(name)] = dist.version
-    seen.append(dist)
-    if dist.read_text("direct_url.json"):
-        local.append(norm(name))  # editable, local path, VCS or URL install: not from an index
-if hasattr(metadata, "packages_distributions"):
-    owners = metadata.packages_distributions()
-else:
-    owners = owners_from_files(seen)
-print("JUPYTER_REPRO_ENV=" + json.dumps({
-    "implementation": platform.python_implementation(),
-    "python_version": platform.python_version(),
-    "executable": sys.executable,
-    "platform": platform.platform(),
-    "system": platform.system(),
-    "machine": platform.machine(),
-    "packages": packages,
-    "packages_distributions": dict(
-        (top, sorted(set(norm(n) for n in names))) for top, names in owners.items()
-    ),
-    "local_distributions": sorted(local),
-    "path": [p for p in sys.path],
-}))
-"""
+CAPTURE_SCRIPT = capture_script()
 
 
 @dataclass(frozen=True)
@@ -275,7 +239,7 @@ def snapshot_environment(
     snapshot = capture_from_facts(facts, interpreter)
     path = [str(entry) for entry in facts.get("path", [])]
     record = {"signature": _path_signature(interpreter.python, path, folder), "path": path, "facts": facts}
-    _write_atomically(cache_file, json.dumps(record))
+    write_atomically(cache_file, json.dumps(record), mode=_FILE_MODE)
     return snapshot
 
 
@@ -546,23 +510,11 @@ def _cached_lock(locks: Path, key: str) -> Lock | None:
 
 def _store_lock(locks: Path, key: str, lock: Lock) -> None:
     """Write the lock by content hash, then its index entry: a crash never leaves a dangling entry."""
-    _write_atomically(_lock_file(locks, lock.hash), lock.text)
+    write_atomically(_lock_file(locks, lock.hash), lock.text, mode=_FILE_MODE)
     entry = {key_: value for key_, value in lock.to_dict().items() if key_ != "text"}
-    _write_atomically(_index_file(locks, key), json.dumps(entry, indent=1, sort_keys=True))
+    write_atomically(_index_file(locks, key), json.dumps(entry, indent=1, sort_keys=True), mode=_FILE_MODE)
 
 
 def stored_lock_path(home: str | os.PathLike[str], lock_hash: str) -> Path:
     """Where the lock with content hash ``lock_hash`` lives in the repro home."""
     return _lock_file(Path(home) / LOCKS_DIRNAME, lock_hash)
-
-
-def _write_atomically(target: Path, text: str) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp_name, target)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise

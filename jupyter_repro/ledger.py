@@ -5,10 +5,11 @@
 exports) write at once. Hence: WAL mode, a long busy timeout, and every multi-row write in one
 ``BEGIN IMMEDIATE`` transaction (taking the write lock up front, so concurrent writers queue on the
 busy timeout instead of failing on a lock upgrade, and a reader never sees half a run). The schema is
-created and upgraded by named sqlite-utils migrations, applied under that same write lock.
+created and upgraded by named sqlite-utils migrations (:mod:`jupyter_repro.ledger_schema`), applied
+under that same write lock.
 
-This is the only module that imports ``sqlite_utils``; the rest of the package sees records
-(:mod:`jupyter_repro.records`) and this class's methods.
+This module and its schema are the only ones that import ``sqlite_utils``; the rest of the package
+sees records (:mod:`jupyter_repro.records`) and this class's methods.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from jupyter_repro._lean import DATAFRAME_LIBRARIES, without_modules
 from jupyter_repro.errors import LedgerError, RunNotFoundError
 from jupyter_repro.hashing import ALGORITHM, hash_file_counted
 from jupyter_repro.home import find_home
+from jupyter_repro.ledger_schema import MIGRATIONS, SCHEMA_MIGRATIONS
 from jupyter_repro.records import (
     CacheEntryRecord,
     CellComparisonRecord,
@@ -43,7 +45,7 @@ from jupyter_repro.records import (
 )
 
 with without_modules(*DATAFRAME_LIBRARIES):
-    from sqlite_utils import Database, Migrations
+    from sqlite_utils import Database
 
 LEDGER_FILENAME = "ledger.db"
 BUSY_TIMEOUT_S = 30.0
@@ -54,137 +56,6 @@ RACY_WINDOW_NS = 50_000_000
 _RUN_ID_ATTEMPTS = 5
 RUNNING = "running"
 INTERRUPTED = "interrupted"
-
-MIGRATIONS = Migrations("jupyter_repro")
-
-
-# --- schema ---------------------------------------------------------------------------------------
-
-
-@MIGRATIONS(name="m001_initial")
-def _m001_initial(db: Database) -> None:
-    """Runs, step runs and their files, environments and packages, locks, data files, cache, cells."""
-    db.table("runs").create(
-        {
-            "run_id": str,
-            "kind": str,
-            "notebook": str,
-            "status": str,
-            "verdict": str,
-            "seed": int,
-            "parameters": str,
-            "environment_hash": str,
-            "notebook_hash": str,
-            "git_commit": str,
-            "git_dirty": int,
-            "started_at": str,
-            "finished_at": str,
-            "result": str,
-        },
-        pk="run_id",
-        not_null=["kind", "notebook", "status", "started_at"],
-    )
-    db.table("runs").create_index(["notebook", "started_at"])
-    db.table("runs").create_index(["started_at"])
-    db.table("step_runs").create(
-        {
-            "id": int,
-            "run_id": str,
-            "position": int,
-            "step": str,
-            "status": str,
-            "cache_key": str,
-            "duration_s": float,
-            "code_hash": str,
-            "code": str,
-            "error": str,
-        },
-        pk="id",
-        not_null=["run_id", "step", "status"],
-        foreign_keys=[("run_id", "runs", "run_id")],
-    )
-    db.table("step_runs").create_index(["run_id", "position"])
-    db.table("step_runs").create_index(["cache_key"])
-    db.table("step_files").create(
-        {"step_run_id": int, "direction": str, "path": str, "hash": str},
-        not_null=["step_run_id", "direction", "path", "hash"],
-        foreign_keys=[("step_run_id", "step_runs", "id")],
-    )
-    db.table("step_files").create_index(["step_run_id"])
-    db.table("step_files").create_index(["path"])
-    db.table("environments").create(
-        {
-            "hash": str,
-            "implementation": str,
-            "python_version": str,
-            "executable": str,
-            "platform": str,
-            "system": str,
-            "machine": str,
-            "kernelspec": str,
-            "packages": str,
-            "packages_distributions": str,
-            "local_distributions": str,
-            "recorded_at": str,
-        },
-        pk="hash",
-    )
-    db.table("environment_packages").create(
-        {"environment_hash": str, "name": str, "version": str},
-        pk=("environment_hash", "name"),
-        foreign_keys=[("environment_hash", "environments", "hash")],
-    )
-    db.table("environment_packages").create_index(["name", "version"])
-    db.table("locks").create(
-        {"hash": str, "requirements": str, "excluded": str, "text": str, "recorded_at": str}, pk="hash"
-    )
-    db.table("data_files").create(
-        {"path": str, "hash": str, "size": int, "first_seen": str, "last_seen": str},
-        pk=("path", "hash"),
-    )
-    db.table("data_files").create_index(["hash"])
-    db.table("cache_entries").create(
-        {
-            "key": str,
-            "step": str,
-            "notebook": str,
-            "run_id": str,
-            "location": str,
-            "created_at": str,
-            "metadata": str,
-        },
-        pk="key",
-        not_null=["step", "created_at"],
-    )
-    db.table("cell_comparisons").create(
-        {"run_id": str, "cell_index": int, "step": str, "status": str, "diff": str},
-        pk=("run_id", "cell_index"),
-        not_null=["status"],
-        foreign_keys=[("run_id", "runs", "run_id")],
-    )
-
-
-@MIGRATIONS(name="m002_interruptions_locks_stat_cache")
-def _m002_interruptions_locks_stat_cache(db: Database) -> None:
-    """Who ran a run (to detect dead ones), which lock it used, and the file stat cache."""
-    runs = db.table("runs")
-    for column, kind in (
-        ("pid", int),
-        ("host", str),
-        ("process_started", str),
-        ("lock_hash", str),
-        ("lock_error", str),
-    ):
-        runs.add_column(column, kind)
-    runs.create_index(["status"])
-    db.table("file_stats").create(
-        {"path": str, "size": int, "mtime_ns": int, "inode": int, "hash": str, "hashed_at_ns": int},
-        pk="path",
-        not_null=["size", "mtime_ns", "inode", "hash", "hashed_at_ns"],
-    )
-
-
-SCHEMA_MIGRATIONS: tuple[str, ...] = ("m001_initial", "m002_interruptions_locks_stat_cache")
 
 
 # --- the ledger -----------------------------------------------------------------------------------
@@ -685,21 +556,69 @@ class Ledger:
         location: str | None = None,
         metadata: Mapping[str, Any] | None = None,
     ) -> None:
-        """Record (or replace) the metadata of a step cache entry."""
+        """Record (or replace) the metadata of a step cache entry (``last_used`` is its creation)."""
+        now = _now()
         with self.transaction():
             self.db.execute(
                 "INSERT OR REPLACE INTO cache_entries"
-                " (key, step, notebook, run_id, location, created_at, metadata) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                " (key, step, notebook, run_id, location, created_at, metadata, last_used)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     key,
                     step,
                     None if notebook is None else notebook_key(notebook),
                     run_id,
                     location,
-                    _now(),
+                    now,
                     _json(metadata or {}),
+                    now,
                 ],
             )
+
+    def record_cache_entry(
+        self,
+        key: str,
+        step: str,
+        notebook: str | os.PathLike[str],
+        *,
+        size_bytes: int,
+        run_id: str | None = None,
+        location: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Record that a run stored the cache entry ``key`` of ``step``; it was used now.
+
+        ``size_bytes`` is what the entry takes in the artifact store; ``run_id`` the run that stored
+        it, ``location`` where. The first record of a key sets ``created_at`` and ``last_used`` to
+        now; recording the same key again (the step was stored again) keeps ``created_at`` and
+        replaces everything else. A replay that only reads the entry calls :meth:`touch_cache_entry`.
+        """
+        now = _now()
+        with self.transaction():
+            self.db.execute(
+                "INSERT INTO cache_entries (key, step, notebook, run_id, location, created_at, metadata,"
+                " size_bytes, last_used) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (key) DO UPDATE SET step = excluded.step, notebook = excluded.notebook,"
+                " run_id = excluded.run_id, location = excluded.location, metadata = excluded.metadata,"
+                " size_bytes = excluded.size_bytes, last_used = excluded.last_used",
+                [
+                    key,
+                    step,
+                    notebook_key(notebook),
+                    run_id,
+                    location,
+                    now,
+                    _json(metadata or {}),
+                    size_bytes,
+                    now,
+                ],
+            )
+
+    def touch_cache_entry(self, key: str) -> bool:
+        """Note that a run replayed the cache entry ``key`` now; False if the ledger does not know it."""
+        with self.transaction():
+            cursor = self.db.execute("UPDATE cache_entries SET last_used = ? WHERE key = ?", [_now(), key])
+        return cursor.rowcount > 0
 
     def get_cache_entry(self, key: str) -> CacheEntryRecord | None:
         rows = self._rows("SELECT * FROM cache_entries WHERE key = ?", [key])

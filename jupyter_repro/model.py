@@ -44,6 +44,8 @@ class Cell:
     role: CellRole
     step: str | None
     ignore_output: bool
+    raises_exception: bool = False
+    """Declared to raise (tag ``raises-exception`` or ``# NBVAL_RAISES_EXCEPTION``): not a failure."""
 
 
 class StepInput(NamedTuple):

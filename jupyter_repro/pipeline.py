@@ -3,39 +3,29 @@
 :func:`build_pipeline` is pure (a notebook node in, a frozen value out) and reads like a recipe:
 lay the cells out from their tags, analyse each executed cell's code in execution order, read the
 parameters, compose and resolve each step's data flow, order the steps, find hidden state.
-:func:`load_pipeline` adds the one I/O step, reading the notebook file.
+:func:`jupyter_repro.notebook.load_pipeline` adds the one I/O step, reading the notebook file.
 """
 
 from __future__ import annotations
 
 import itertools
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from jupyter_repro import dataflow, tags
+from jupyter_repro import dataflow, graph, tags
 from jupyter_repro.dataflow import CellFlow, Resolution, StepFlow
 from jupyter_repro.errors import PipelineError, TagError
 from jupyter_repro.model import PARAMETERS_PROVIDER, Cell, HiddenStateRead, Pipeline, Step
+from jupyter_repro.source import parse_or_reason
 from jupyter_repro.tags import Layout, RawCell, StepLayout
-
-
-def load_pipeline(path: str | os.PathLike[str]) -> Pipeline:
-    """Read the notebook at ``path`` and build its pipeline.
-
-    Raises NotebookError (unreadable file), TagError (bad tags) or PipelineError (cycle, syntax).
-    """
-    from jupyter_repro.notebook import load_notebook
-
-    return build_pipeline(load_notebook(path), str(path))
 
 
 def build_pipeline(nb: Any, notebook_path: str) -> Pipeline:
     """The pipeline of an nbformat notebook node (or equivalent dict); the path is for messages."""
     layout = tags.layout(raw_cells(nb, notebook_path), notebook_path)
-    flows = _CellFlows.analyse(layout, notebook_path)
-    parameters = _Parameters.read(layout, notebook_path)
+    flows = _CellFlows.analyse(layout)
+    parameters = _Parameters.read(layout)
     shared = flows.shared_names(layout) - set(parameters.names)
     step_flows = [dataflow.combine(step.name, flows.of(step.cells)) for step in layout.steps]
     resolutions = dataflow.resolve(step_flows, parameters=parameters.names, shared=shared)
@@ -89,15 +79,13 @@ class _CellFlows:
     skipped: tuple[tuple[int, frozenset[str]], ...]
 
     @classmethod
-    def analyse(cls, layout: Layout, notebook: str) -> _CellFlows:
+    def analyse(cls, layout: Layout) -> _CellFlows:
         known = dataflow.EMPTY
         flows: dict[int, CellFlow] = {}
         ordered = [c for c in layout.cells if c.role in _PRELOADED_ROLES]
         ordered += [c for c in layout.cells if c.role == "step"]
         for cell in ordered:
-            flow = dataflow.analyse_cell(
-                cell.source, known, notebook=notebook, cell=cell.index, step=cell.step
-            )
+            flow = dataflow.analyse_cell(cell.source, known)
             flows[cell.index] = flow
             known = flow.known
         skipped = tuple((c.index, _defined_leniently(c.source)) for c in layout.cells if c.role == "skip")
@@ -138,11 +126,8 @@ class _CellFlows:
 
 
 def _defined_leniently(source: str) -> frozenset[str]:
-    """Names a skipped cell would define; exploration cells may not even parse, and that is fine."""
-    try:
-        flow = dataflow.analyse_cell(source)
-    except PipelineError:
-        return frozenset()
+    """Names a skipped cell would define (none known when it does not parse: it is not run anyway)."""
+    flow = dataflow.analyse_cell(source)
     return flow.may | frozenset(flow.defined)
 
 
@@ -157,7 +142,7 @@ class _Parameters:
     expressions: dict[str, str]
 
     @classmethod
-    def read(cls, layout: Layout, notebook: str) -> _Parameters:
+    def read(cls, layout: Layout) -> _Parameters:
         """Defaults from the parameters cells, overridden by a papermill ``injected-parameters`` cell."""
         values: dict[str, Any] = {}
         expressions: dict[str, str] = {}
@@ -165,7 +150,9 @@ class _Parameters:
         for cell in layout.cells:
             if cell.role not in ("parameters", "injected-parameters"):
                 continue
-            tree = dataflow.parse_cell(cell.source, notebook=notebook, cell=cell.index)
+            tree, _ = parse_or_reason(cell.source)
+            if tree is None:  # it runs (and fails) in the kernel; its analysis already made a note
+                continue
             for assignment in dataflow.parameter_assignments(tree):
                 names.setdefault(assignment.name)
                 values.pop(assignment.name, None)
@@ -184,25 +171,32 @@ class _Parameters:
 
 def _ordered(steps: Sequence[StepLayout], requires: Mapping[str, set[str]], notebook: str) -> tuple[str, ...]:
     try:
-        return dataflow.topological_order([step.name for step in steps], requires)
-    except dataflow.CycleError as error:
+        return graph.topological_order([step.name for step in steps], requires)
+    except graph.CycleError as error:
         raise _cycle_error(error.cycle, steps, notebook) from None
 
 
 def _cycle_error(cycle: Sequence[str], steps: Sequence[StepLayout], notebook: str) -> PipelineError:
-    """Name the ``after:`` tag that closes the cycle (inferred edges always point forward)."""
+    """Name the ``after:`` tag that closes the cycle: one that points at a step starting later
+    (inferred edges always point forward, and an ``after:`` on an earlier step is an ordinary one)."""
     by_name = {step.name: step for step in steps}
-    for before, dependant in itertools.pairwise(cycle):
-        for target, cell, tag in by_name[dependant].after:
-            if target == before:
-                return PipelineError(
-                    f"the steps form a cycle: {' -> '.join(cycle)}",
-                    notebook=notebook,
-                    cell=cell,
-                    tag=tag,
-                    hint="remove the tag, or move the cells so that data flows down the notebook",
-                )
-    return PipelineError(f"the steps form a cycle: {' -> '.join(cycle)}", notebook=notebook)
+    edges = [
+        (by_name[before].start_cell > by_name[dependant].start_cell, cell, tag)
+        for before, dependant in itertools.pairwise(cycle)
+        for target, cell, tag in by_name[dependant].after
+        if target == before
+    ]
+    message = f"the steps form a cycle: {' -> '.join(cycle)}"
+    if not edges:
+        return PipelineError(message, notebook=notebook)
+    _, cell, tag = next((edge for edge in edges if edge[0]), edges[0])
+    return PipelineError(
+        message,
+        notebook=notebook,
+        cell=cell,
+        tag=tag,
+        hint="remove the tag, or move the cells so that data flows down the notebook",
+    )
 
 
 def _steps(
@@ -213,7 +207,7 @@ def _steps(
     order: tuple[str, ...],
 ) -> tuple[Step, ...]:
     rank = {name: position for position, name in enumerate(order)}
-    upstream = dataflow.upstream(order, requires)
+    upstream = graph.upstream(order, requires)
     consumers: dict[str, set[str]] = {}
     for resolution in resolutions:
         for name, provider in resolution.inputs:

@@ -17,8 +17,8 @@ from dataclasses import dataclass, replace
 from typing import Any, Generic, Protocol, TypeVar
 
 from jupyter_repro import hashing
-from jupyter_repro.dataflow import normalised_code
 from jupyter_repro.model import Pipeline, Step
+from jupyter_repro.source import normalised_code
 
 
 class CachedResult(Protocol):

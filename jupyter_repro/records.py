@@ -3,7 +3,8 @@
 These are plain values with no I/O: :mod:`jupyter_repro.env` and :mod:`jupyter_repro.snapshot` produce
 them, :mod:`jupyter_repro.ledger` stores and loads them, the CLI and the server render them. Keeping
 them apart from the ledger lets pure code (diffs, cause attribution) work on runs without SQLite.
-Each record converts to and from the JSON shapes of ``CONTRACT.md`` so every edge shows the same keys.
+Each record converts to and from the JSON shapes documented in ``docs/cli.md`` ("JSON output") so every
+edge shows the same keys.
 """
 
 from __future__ import annotations

@@ -41,7 +41,11 @@ def render_report(result: RunResult) -> str:
         f"<code>{_e(document['parameters'])}</code>, {_e(result.runs or 1)} headless run(s).</p>",
         _causes(result.causes),
         _cells_table(document["cells"]),
-        *(_cell_detail(cell.comparison) for cell in result.cells if cell.differs),
+        *(
+            _cell_detail(cell.comparison, _of_cell(result.causes, cell.index))
+            for cell in result.cells
+            if cell.differs
+        ),
         _steps_table(document["steps"]),
         _changes(document.get("changes_since")),
         _isolation(document.get("isolated")),
@@ -51,12 +55,19 @@ def render_report(result: RunResult) -> str:
     return "\n".join(part for part in parts if part)
 
 
+def _of_cell(causes: Iterable[Cause], index: int) -> list[Cause]:
+    return [cause for cause in causes if cause.cell == index]
+
+
+def _cause_item(c: Cause) -> str:
+    where = f"{' (step ' + _e(c.step) + ')' if c.step else ''}"
+    where += f"{' (cell ' + _e(c.cell) + ')' if c.cell is not None else ''}"
+    hint = f"<br><i>What to do:</i> {_e(c.hint)}" if c.hint else ""
+    return f"<li><b>{_e(c.kind)}</b>{where}: {_e(c.detail)}{hint}</li>"
+
+
 def _causes(causes: Iterable[Cause]) -> str:
-    items = [
-        f"<li><b>{_e(c.kind)}</b>{' (step ' + _e(c.step) + ')' if c.step else ''}"
-        f"{' (cell ' + _e(c.cell) + ')' if c.cell is not None else ''}: {_e(c.detail)}</li>"
-        for c in causes
-    ]
+    items = [_cause_item(c) for c in causes]
     return "<h2>Causes</h2><ul>" + "".join(items) + "</ul>" if items else ""
 
 
@@ -73,9 +84,12 @@ def _cells_table(cells: Iterable[dict[str, Any]]) -> str:
     )
 
 
-def _cell_detail(comparison: CellComparison) -> str:
+def _cell_detail(comparison: CellComparison, causes: Iterable[Cause]) -> str:
     parts = [f"<h2 id='cell-{comparison.index}'>Cell {comparison.index}: {_e(comparison.status)}</h2>"]
     parts.append(f"<p>{_e(comparison.reason)}</p>")
+    items = [_cause_item(c) for c in causes]
+    if items:
+        parts.append("<ul class='causes'>" + "".join(items) + "</ul>")
     parts.append(
         "<div class='side'><div><h3>saved</h3>"
         + _outputs_html(comparison.saved)

@@ -69,6 +69,8 @@ class StepResult:
     cells: tuple[int, ...]
     reads: tuple[FileDigest, ...] = ()
     writes: tuple[FileDigest, ...] = ()
+    network: tuple[str, ...] = ()
+    """URLs and ``host:port`` addresses the step read from the network (neither pinned nor hashed)."""
     error: StepError | None = None
     reason: str | None = None
     code_hash: str = ""
@@ -84,6 +86,7 @@ class StepResult:
             "duration_s": round(self.duration_s, 4),
             "reads": [{"path": path, "hash": digest} for path, digest in self.reads],
             "writes": [{"path": path, "hash": digest} for path, digest in self.writes],
+            "network": list(self.network),
             "cells": list(self.cells),
             "error": None if self.error is None else self.error.to_json(),
             "reason": self.reason,
@@ -104,6 +107,8 @@ class Cause:
     detail: str
     cell: int | None = None
     evidence: Mapping[str, Any] = field(default_factory=dict)
+    hint: str | None = None
+    """One line of what to do about it."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -111,6 +116,7 @@ class Cause:
             "step": self.step,
             "cell": self.cell,
             "detail": self.detail,
+            "hint": self.hint,
             **{key: jsonable(value) for key, value in self.evidence.items()},
         }
 
@@ -161,6 +167,8 @@ class RunResult:
     extra_run_ids: tuple[str, ...] = ()
     report: str | None = None
     """Where the verification's HTML report is."""
+    notes: tuple[str, ...] = ()
+    """Facts about the verdict a reader should know (e.g. a notebook with nothing to verify)."""
 
     @property
     def status(self) -> Literal["ok", "failed"]:
@@ -192,6 +200,7 @@ class RunResult:
             "causes": [cause.to_json() for cause in self.causes],
             "executed_notebook": self.executed_notebook,
             "error": self.failure,
+            "notes": list(self.notes),
         }
         if self.isolated is not None:
             document["isolated"] = jsonable(self.isolated)

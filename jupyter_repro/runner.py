@@ -40,7 +40,7 @@ from jupyter_repro.notebook import load_notebook, write_notebook_atomically
 from jupyter_repro.params import assignment_source, resolve_parameters
 from jupyter_repro.pipeline import build_pipeline
 from jupyter_repro.plan import KeyInputs, plan_steps, result_fingerprint, step_code_hash
-from jupyter_repro.records import FileRef, StepRunRecord
+from jupyter_repro.records import EnvironmentSnapshot, FileRef, StepRunRecord
 from jupyter_repro.results import RunKind, RunResult, StepError, StepResult, StepStatus, jsonable
 
 ProgressCallback = Callable[[str, dict[str, Any]], None]
@@ -49,6 +49,7 @@ PYTHONHASHSEED = "0"
 """Fixed in the kernel's environment so ``hash(str)`` and set iteration order are repeatable."""
 
 _ROLE_KEY = "jupyter_repro"
+RAISES_EXCEPTION_TAG = "raises-exception"
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,7 @@ class StepOutcome:
     duration_s: float = 0.0
     reads: list[tuple[str, str]] = field(default_factory=list)
     writes: list[tuple[str, str]] = field(default_factory=list)
+    network: list[str] = field(default_factory=list)
     error: StepError | None = None
     entry: CacheEntry | None = None
     reason: str | None = None
@@ -93,6 +95,7 @@ class StepOutcome:
             cells=tuple(self.step.cells),
             reads=tuple(self.reads),
             writes=tuple(self.writes),
+            network=tuple(self.network),
             error=self.error,
             reason=self.reason,
             code_hash=step_code_hash(self.step),
@@ -125,6 +128,11 @@ class RunOutcome:
     run_dir: Path
     home: Path
     failure: str | None = None
+    environment: EnvironmentSnapshot | None = None
+    """The kernel's environment as captured for this run."""
+    expected_errors: frozenset[int] = frozenset()
+    """Cells meant to raise: their saved outputs show an error, or they are tagged so. The run goes on
+    past them (nbclient's ``raises-exception``), and their error is compared like any output."""
 
     @property
     def keys(self) -> KeyInputs:
@@ -210,6 +218,8 @@ def run_pipeline(notebook_path: str | os.PathLike[str], options: RunOptions | No
             executed_notebook=str(layout.executed_notebook_path(home, run_id)),
             run_dir=run_dir,
             home=home,
+            environment=environment,
+            expected_errors=expected_error_cells(pipeline, source),
         )
         try:
             _execute_run(outcome, selected, options, ledger, ArtifactStore(home))
@@ -274,6 +284,8 @@ def _execute_run(
         if step.status == "cached" and step.entry is not None:
             outcome.outputs.update(step.entry.outputs)
             step.reads, step.writes = list(step.entry.reads), list(step.entry.writes)
+            if not ledger.touch_cache_entry(step.key):  # stored before the ledger kept entries
+                _record_cache_entry(ledger, store, step.entry, outcome, stored_by=None)
             _progress(options, "step", {"step": step.step.name, "status": "cached"})
     _write_executed_notebook(outcome)
 
@@ -312,6 +324,20 @@ def _plan(
         )
         for plan in plans
     ]
+
+
+def _record_cache_entry(
+    ledger: Ledger, store: ArtifactStore, entry: CacheEntry, outcome: RunOutcome, *, stored_by: str | None
+) -> None:
+    """Note the entry in the ledger's ``cache_entries`` (size, last use): what gc and users query."""
+    ledger.record_cache_entry(
+        entry.key,
+        entry.step,
+        Path(outcome.notebook).resolve(),
+        size_bytes=store.entry_size(entry),
+        run_id=stored_by,
+        location=str(store.entry_path(entry.key)),
+    )
 
 
 def _current_hash(ledger: Ledger) -> Callable[[str], str | None]:
@@ -369,11 +395,11 @@ def _generated_notebook(
     nb.metadata = copy.deepcopy(outcome.source.metadata)
     cells = [_injected(codegen.bootstrap_source(), "bootstrap")]
     for index in pipeline.parameter_cells:
-        cells.append(_source_cell(pipeline, index))
+        cells.append(_source_cell(outcome, index))
     overrides = {k: v for k, v in outcome.parameters.items() if k in options.parameters}
     if overrides:
         cells.append(_injected(assignment_source(overrides), "parameters"))
-    cells.extend(_source_cell(pipeline, index) for index in pipeline.setup_cells)
+    cells.extend(_source_cell(outcome, index) for index in pipeline.setup_cells)
     by_name = {item.step.name: item for item in outcomes}
     seeded = False
     previous: StepOutcome | None = None
@@ -387,7 +413,7 @@ def _generated_notebook(
         seed = None if seeded else outcome.seed
         seeded = True
         cells.append(_injected(codegen.prelude_source(seed, manifest, [str(outcome.home)]), "prelude", item))
-        cells.extend(_source_cell(pipeline, index, item.step.name) for index in item.step.cells)
+        cells.extend(_source_cell(outcome, index, item.step.name) for index in item.step.cells)
         out_dir = work / item.step.name
         report = work / f"{item.step.name}.report.json"
         epilogue = codegen.epilogue_source(list(item.step.outputs), str(out_dir), str(report))
@@ -441,12 +467,27 @@ def _injected(source: str, role: str, item: StepOutcome | None = None) -> Any:
     return cell
 
 
-def _source_cell(pipeline: Pipeline, index: int, step: str | None = None) -> Any:
+def _source_cell(outcome: RunOutcome, index: int, step: str | None = None) -> Any:
     import nbformat
 
-    cell = nbformat.v4.new_code_cell(pipeline.cell(index).source)  # type: ignore[no-untyped-call]
+    cell = nbformat.v4.new_code_cell(outcome.pipeline.cell(index).source)  # type: ignore[no-untyped-call]
     cell.metadata[_ROLE_KEY] = {"role": "source", "index": index, "step": step}
+    if index in outcome.expected_errors:
+        cell.metadata["tags"] = [RAISES_EXCEPTION_TAG]  # nbclient runs on past its error
     return cell
+
+
+def expected_error_cells(pipeline: Pipeline, source: Any) -> frozenset[int]:
+    """Code cells meant to raise: declared so, or saved with an error output (a teaching notebook's
+    ``1/0``, an exploratory session that went on past an exception)."""
+    declared = {cell.index for cell in pipeline.cells if cell.raises_exception}
+    saved = {
+        index
+        for index, cell in enumerate(source.cells)
+        if cell.get("cell_type") == "code"
+        and any(output.get("output_type") == "error" for output in cell.get("outputs", []))
+    }
+    return frozenset(declared | saved)
 
 
 class _Execution:
@@ -493,7 +534,9 @@ class _Execution:
     def collect(self, item: StepOutcome) -> None:
         """Settle a step that was to execute: failed, executed (and cached), or left pending."""
         outcome = self.outcome
-        failed_cell = next((i for i in item.step.cells if i in outcome.errors), None)
+        failed_cell = next(
+            (i for i in item.step.cells if i in outcome.errors and i not in outcome.expected_errors), None
+        )
         if failed_cell is not None:
             self._fail(item, failed_cell)
             return
@@ -505,6 +548,7 @@ class _Execution:
         item.duration_s = self.duration(item.step.name)
         item.reads = _hashed(self.ledger, report.get("reads", []))
         item.writes = _hashed(self.ledger, report.get("writes", []))
+        item.network = [str(address) for address in report.get("network") or []]
         variables, unstored = self.store.ingest_outputs(report.get("outputs") or {})
         fingerprints = {name: self.by_name[name].fingerprint for name in item.step.direct_dependencies}
         item.key = outcome.keys.key_when_known(item.step, fingerprints) or item.key
@@ -523,6 +567,7 @@ class _Execution:
                 unstored=unstored,
             )
             self.store.save_entry(item.entry)
+            _record_cache_entry(self.ledger, self.store, item.entry, outcome, stored_by=outcome.run_id)
         _progress(self.options, "step", {"step": item.step.name, "status": "executed"})
 
     def _fail(self, item: StepOutcome, cell: int) -> None:

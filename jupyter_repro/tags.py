@@ -40,6 +40,7 @@ _FLAG_TAGS = {
     "no-cache": "no_cache",
     "ignore-output": "ignore_output",
     "nbval-ignore-output": "ignore_output",
+    "raises-exception": "raises_exception",  # nbclient's and nbval's tag: the cell is meant to raise
 }
 _STEP_PREFIXES = ("step", "block")  # Kale writes block:NAME (older) or step:NAME
 _AFTER_PREFIXES = ("after", "prev")  # Kale's prev:NAME is our after:NAME
@@ -50,7 +51,10 @@ _NEAR_MISS_PREFIX = 0.75
 
 NBVAL_IGNORE_OUTPUT = "NBVAL_IGNORE_OUTPUT"
 NBVAL_SKIP = "NBVAL_SKIP"
-_NBVAL_MARKERS = frozenset({NBVAL_IGNORE_OUTPUT, "PYTEST_VALIDATE_IGNORE_OUTPUT", NBVAL_SKIP})
+NBVAL_RAISES_EXCEPTION = "NBVAL_RAISES_EXCEPTION"
+_NBVAL_MARKERS = frozenset(
+    {NBVAL_IGNORE_OUTPUT, "PYTEST_VALIDATE_IGNORE_OUTPUT", NBVAL_SKIP, NBVAL_RAISES_EXCEPTION}
+)
 
 
 class RawCell(NamedTuple):
@@ -71,6 +75,8 @@ class CellTags:
     sticky: bool = False
     no_cache: bool = False
     ignore_output: bool = False
+    raises_exception: bool = False
+    """Tagged ``raises-exception`` or marked ``# NBVAL_RAISES_EXCEPTION``: an error is expected."""
     step_tag: str | None = None
     """The tag that named :attr:`step`, as written (for error messages)."""
     after_tags: tuple[str, ...] = ()
@@ -114,7 +120,7 @@ def nbval_markers(source: str) -> frozenset[str]:
         if stripped.startswith("#"):
             comment = stripped.lstrip("#").strip()
             if comment in _NBVAL_MARKERS:
-                found.add(NBVAL_SKIP if comment == NBVAL_SKIP else NBVAL_IGNORE_OUTPUT)
+                found.add(comment if comment in (NBVAL_SKIP, NBVAL_RAISES_EXCEPTION) else NBVAL_IGNORE_OUTPUT)
     return frozenset(found)
 
 
@@ -165,6 +171,8 @@ def parse_cell_tags(tags: Iterable[str], source: str, *, notebook: str, cell: in
         roles.setdefault("skip", (f"# {NBVAL_SKIP}", False))
     if NBVAL_IGNORE_OUTPUT in markers:
         flags.add("ignore_output")
+    if NBVAL_RAISES_EXCEPTION in markers:
+        flags.add("raises_exception")
     role, sticky = _single_role(roles, step_tag, notebook=notebook, cell=cell)
     return CellTags(
         step=step,
@@ -173,6 +181,7 @@ def parse_cell_tags(tags: Iterable[str], source: str, *, notebook: str, cell: in
         sticky=sticky,
         no_cache="no_cache" in flags,
         ignore_output="ignore_output" in flags,
+        raises_exception="raises_exception" in flags,
         step_tag=step_tag,
         after_tags=tuple(after_tags),
     )
@@ -227,7 +236,7 @@ def _single_role(
     if "skip" in roles:
         return "skip", False
     if len(roles) > 1:
-        first, second = sorted(tag for tag, _ in roles.values())
+        first, second, *_ = sorted(tag for tag, _ in roles.values())
         raise TagError(
             f"tags '{first}' and '{second}' give the cell two roles",
             notebook=notebook,
@@ -289,11 +298,24 @@ class _Walker:
         self._attach_after(parsed, role, index)
         self._attach_no_cache(parsed, role, index)
         step = self.current.name if self.current is not None and role in ("step", "skip") else None
-        self.cells.append(Cell(index, raw.cell_type, raw.source, raw.tags, role, step, parsed.ignore_output))
+        self.cells.append(
+            Cell(
+                index,
+                raw.cell_type,
+                raw.source,
+                raw.tags,
+                role,
+                step,
+                parsed.ignore_output,
+                raises_exception=parsed.raises_exception,
+            )
+        )
 
     def _role(self, parsed: CellTags) -> CellRole:
         if parsed.role == "skip":
-            return "skip"  # a skipped cell does not interrupt Kale's sticky role (as in Kale)
+            if parsed.step is not None:
+                self.sticky_role = None  # a skipped cell that starts a step ends Kale's sticky role
+            return "skip"  # otherwise a skipped cell does not interrupt it (as in Kale)
         if parsed.role != "step" or parsed.step is not None or parsed.after:
             self.sticky_role = parsed.role if parsed.sticky else None
             return parsed.role

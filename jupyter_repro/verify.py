@@ -24,13 +24,16 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_repro import layout
-from jupyter_repro.causes import attribute_causes, nothing_compared, step_of_cell
+from jupyter_repro.causes import RunEvidence, attribute_causes, nothing_compared, step_of_cell
+from jupyter_repro.cell_causes import NotebookEvidence
 from jupyter_repro.compare import CellComparison, compare_cell
 from jupyter_repro.errors import PathError
 from jupyter_repro.ledger import Ledger
 from jupyter_repro.records import RunDetail, RunDiff, diff_runs
 from jupyter_repro.results import Cause, CellVerdict, RunResult, Verdict
 from jupyter_repro.runner import RunOptions, RunOutcome, record_result, run_pipeline, step_run_record
+
+NOTHING_TO_VERIFY = "the notebook has no code cell to verify: nothing in it can fail to reproduce"
 
 
 @dataclass(frozen=True)
@@ -97,7 +100,18 @@ def _verify(
     nondeterministic = _disagreeing_cells(outcome, extra_runs)
     with Ledger.open(outcome.home) as ledger:
         changes = _changes_since_last_run(outcome, run, ledger)
-        causes = attribute_causes(outcome.pipeline, run.steps, run.failure, cells, nondeterministic, changes)
+        evidence = RunEvidence(
+            pipeline=outcome.pipeline,
+            steps=run.steps,
+            failure=run.failure,
+            cells=cells,
+            errors=outcome.errors,
+            expected_errors=outcome.expected_errors,
+            nondeterministic=nondeterministic,
+            changes=changes,
+            notebook=notebook_evidence(outcome, runs=1 + len(extra_runs)),
+        )
+        causes = attribute_causes(evidence)
         verdict = decide_verdict(run, cells)
         if verdict == "failed" and not any(cause.kind == "error" for cause in causes):
             causes.append(nothing_compared(cells))
@@ -111,6 +125,7 @@ def _verify(
             runs=1 + len(extra_runs),
             extra_run_ids=tuple(extra.run_id for extra in extra_runs),
             report=str(options.report or layout.report_path(outcome.home, run.run_id)),
+            notes=(NOTHING_TO_VERIFY,) if not cells and run.failure is None else (),
         )
         record_result(ledger, result, outcome.home)
     _write_reports(result, outcome.home, options)
@@ -169,11 +184,31 @@ def decide_verdict(run: RunResult, cells: Sequence[CellVerdict]) -> Verdict:
     differing cell; otherwise ``reproducible``."""
     if run.failure is not None or any(cell.status == "error" for cell in cells):
         return "failed"
+    if not cells:
+        return "reproducible"  # no code cell: nothing could fail to reproduce (see the note)
     if not any(cell.status in ("match", "differ") for cell in cells):
         return "failed"  # nothing was compared: a yes would not be trustworthy
     if any(cell.status == "differ" for cell in cells):
         return "diverged"
     return "reproducible"
+
+
+def notebook_evidence(outcome: RunOutcome, *, runs: int) -> NotebookEvidence:
+    """What the notebook records and the environment the run used, for the causes' wording."""
+    environment = outcome.environment
+    metadata = outcome.source.metadata
+    settings = metadata.get("jupyter_repro", {}) or {}
+    sources = (cell.source for cell in outcome.pipeline.cells)
+    return NotebookEvidence(
+        packages=dict(environment.packages) if environment else {},
+        module_distributions=dict(environment.packages_distributions) if environment else {},
+        python_version=environment.python_version if environment else None,
+        saved_python_version=(metadata.get("language_info", {}) or {}).get("version"),
+        seeded="seed" in settings
+        or "certificate" in settings
+        or any("load_ext jupyter_repro" in source for source in sources),
+        runs=runs,
+    )
 
 
 def _changes_since_last_run(outcome: RunOutcome, run: RunResult, ledger: Ledger) -> RunDiff | None:

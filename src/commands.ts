@@ -1,6 +1,6 @@
 /**
- * The commands of jupyter-repro (ids in tokens.ts / CONTRACT.md): tag a cell as a step, rename a
- * step, verify the notebook, export it as a scheduled job, open the pipeline panel.
+ * The commands of jupyter-repro (ids in tokens.ts, listed in docs/frontend.md): tag a cell as a step,
+ * rename a step, verify the notebook, export it as a scheduled job, open the pipeline panel.
  */
 import { JupyterFrontEnd } from '@jupyterlab/application';
 import { Notification } from '@jupyterlab/apputils';
@@ -8,19 +8,23 @@ import { PathExt } from '@jupyterlab/coreutils';
 import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { ReadonlyPartialJSONObject } from '@lumino/coreutils';
 
+import { IExportTarget } from './core/api';
+import { renameInTags, suggestForCell, withStep } from './core/tagedit';
+import { afterSteps, KALE_METRICS_STEP, MAIN_STEP, startedStep } from './core/tags';
+import { itemAt } from './core/util';
 import { exportIcon, stepIcon, verifyIcon } from './icons';
 import { IJobRun, messageOf, ReproModel } from './model';
-import { cellIdsOf, cellModels, cellSourcesOf, cellTagsOf, setTags, tagsOf } from './notebook';
 import {
-  afterSteps,
-  placeCells,
-  renameInTags,
-  startedStep,
-  suggestForCell,
-  withStep
-} from './tags';
+  cellIdsOf,
+  cellInputsOf,
+  cellModels,
+  cellSourcesOf,
+  pipelineViewOf,
+  savedBasis,
+  setTags,
+  tagsOf
+} from './notebook';
 import { CommandIDs } from './tokens';
-import { itemAt } from './util';
 import { askExport, showExportResult } from './widgets/exportdialog';
 import { pipelineIcon } from './widgets/panel';
 import { askStepName } from './widgets/stepdialog';
@@ -45,10 +49,20 @@ function stringArg(args: ReadonlyPartialJSONObject, name: string): string | null
 
 /** The names of the steps other cells start (names a new or renamed step may not take). */
 function otherSteps(panel: NotebookPanel, exceptIndex: number): string[] {
-  return cellTagsOf(panel)
+  return cellInputsOf(panel)
     .filter((cell, i) => i !== exceptIndex && cell.type === 'code')
     .map(cell => startedStep(cell.tags))
     .filter((name): name is string => name !== null);
+}
+
+/**
+ * The step the active cell belongs to, if it is one that a rename can change: `main` and Kale's
+ * `pipeline-metrics` are named by the grammar, not by a `step:` tag.
+ */
+function renamableStep(panel: NotebookPanel, model: ReproModel): string | null {
+  const place = itemAt(pipelineViewOf(panel, model).places, panel.content.activeCellIndex);
+  const step = place !== undefined && (place.role === 'step' || place.starts) ? place.step : null;
+  return step === MAIN_STEP || step === KALE_METRICS_STEP ? null : step;
 }
 
 /** Rename step `from` to `to` in every cell: its `step:` tag and the `after:` tags pointing at it. */
@@ -93,7 +107,7 @@ export function addCommands(context: ICommandsContext): void {
       const existing = startedStep(tags);
       if (existing !== null) {
         setTags(cell.model, withStep(tags, null));
-        const dependants = cellTagsOf(panel).filter(c => afterSteps(c.tags).includes(existing));
+        const dependants = cellInputsOf(panel).filter(c => afterSteps(c.tags).includes(existing));
         if (dependants.length > 0) {
           Notification.warning(
             `Step "${existing}" was removed, but ${dependants.length} cell(s) still run after it ` +
@@ -127,22 +141,19 @@ export function addCommands(context: ICommandsContext): void {
     caption: 'Rename the step of this cell, and every after: tag that points at it',
     isEnabled: () => {
       const panel = current();
-      if (panel === null) {
-        return false;
-      }
-      const place = itemAt(placeCells(cellTagsOf(panel)), panel.content.activeCellIndex);
-      return place !== undefined && place.step !== null && place.step !== 'main';
+      return panel !== null && renamableStep(panel, model) !== null;
     },
     execute: async args => {
       const panel = current();
       if (panel === null) {
         return;
       }
-      const cells = cellTagsOf(panel);
-      const place = itemAt(placeCells(cells), panel.content.activeCellIndex);
-      const from = stringArg(args, 'from') ?? place?.step ?? null;
-      if (from === null || from === 'main') {
-        Notification.info('This cell is not part of a tagged step.', { autoClose: 5000 });
+      const cells = cellInputsOf(panel);
+      const from = stringArg(args, 'from') ?? renamableStep(panel, model);
+      if (from === null || from === MAIN_STEP || from === KALE_METRICS_STEP) {
+        Notification.info('This cell is not part of a step named by a step: tag.', {
+          autoClose: 5000
+        });
         return;
       }
       const startIndex = cells.findIndex(c => startedStep(c.tags) === from);
@@ -308,14 +319,25 @@ async function exportNotebook(panel: NotebookPanel, context: ICommandsContext): 
       return;
     }
   }
+  let targets: readonly IExportTarget[];
+  try {
+    targets = await model.exportTargets();
+  } catch (reason) {
+    notifyError(`Cannot list the export targets of the server: ${messageOf(reason)}`);
+    return;
+  }
+  if (targets.length === 0) {
+    notifyError('The server has no export target.');
+    return;
+  }
   let parameters: Record<string, unknown> = {};
   let parametersProblem: string | null = null;
   try {
-    parameters = (await model.refreshSteps(path)).parameters;
+    parameters = (await model.refreshSteps(path, savedBasis(panel))).parameters;
   } catch (reason) {
     parametersProblem = messageOf(reason);
   }
-  const request = await askExport({ path, parameters, parametersProblem });
+  const request = await askExport({ path, targets, parameters, parametersProblem });
   if (request === null) {
     return;
   }

@@ -12,11 +12,11 @@ import { IFormRenderer, IFormRendererRegistry } from '@jupyterlab/ui-components'
 import React from 'react';
 
 import { addCommands, notifyError, renameStep } from './commands';
+import { MAIN_STEP, stepNamesOf } from './core/tags';
 import { messageOf, ReproModel } from './model';
-import { cellTagsOf } from './notebook';
+import { cellInputsOf } from './notebook';
 import { ReproAPI } from './request';
 import { KernelSeeder } from './seeding';
-import { stepOrder } from './tags';
 import { CommandIDs, METADATA_FORM_PLUGIN_ID, PLUGIN_ID, TAGS_FIELD_RENDERER_ID } from './tokens';
 import { BadgeTracker } from './widgets/badges';
 import { PipelinePanel } from './widgets/panel';
@@ -128,9 +128,13 @@ const metadataForm: JupyterFrontEndPlugin<void> = {
     tracker: INotebookTracker | null
   ) => {
     const context = {
+      // the steps the tags being edited name right now: the offline grammar is the right reader
+      // here (the form edits unsaved tags), and this plugin has no server model
       steps: (): string[] => {
         const notebook = tracker?.currentWidget ?? null;
-        return notebook === null ? [] : stepOrder(cellTagsOf(notebook)).filter(n => n !== 'main');
+        return notebook === null
+          ? []
+          : stepNamesOf(cellInputsOf(notebook)).filter(n => n !== MAIN_STEP);
       },
       rename: (from: string, to: string): void => {
         const notebook = tracker?.currentWidget ?? null;

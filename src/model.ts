@@ -5,12 +5,12 @@
  */
 import { ISignal, Signal } from '@lumino/signaling';
 
-import { compareEnvironments, IEnvironmentDifference } from './compare';
 import {
   ICellResult,
   IEnvironment,
   IExportRequest,
   IExportResult,
+  IExportTarget,
   IJob,
   IJobProgress,
   IReproAPI,
@@ -20,7 +20,8 @@ import {
   IStepResult,
   IStepsInfo,
   JobState
-} from './tokens';
+} from './core/api';
+import { compareEnvironments, IEnvironmentDifference } from './core/compare';
 
 /** A run or verify started from the UI, from its request to its result. */
 export interface IJobRun {
@@ -50,6 +51,12 @@ export interface IStepsState {
   path: string;
   steps: IStepsInfo | null;
   error: string | null;
+  /**
+   * The tag basis (core/placement.ts `tagBasis`) of the notebook the answer describes, when the
+   * caller knew it (the notebook was saved when the analysis was asked for); `null` otherwise. The
+   * badges use the server's placement only while the notebook's basis is still this one.
+   */
+  basis: string | null;
 }
 
 export interface IRunsState {
@@ -133,16 +140,37 @@ export class ReproModel {
     return job !== undefined && (job.state === 'queued' || job.state === 'running');
   }
 
-  /** Fetch the notebook's pipeline; a failure is kept in the state (and rethrown). */
-  async refreshSteps(path: string): Promise<IStepsInfo> {
-    try {
-      const steps = await this.api.steps(path);
-      this._setSteps({ path, steps, error: null });
-      return steps;
-    } catch (reason) {
-      this._setSteps({ path, steps: null, error: messageOf(reason) });
-      throw reason;
+  /**
+   * Fetch the notebook's pipeline; a failure is kept in the state (and rethrown). `basis` is the tag
+   * basis of the saved notebook, if the caller knows it (see `IStepsState.basis`). Asking again for
+   * the same path and basis while an answer is on its way waits for that answer.
+   */
+  refreshSteps(path: string, basis: string | null = null): Promise<IStepsInfo> {
+    const key = JSON.stringify([path, basis]);
+    const pending = this._pendingSteps.get(key);
+    if (pending !== undefined) {
+      return pending;
     }
+    const request = this._fetchSteps(path, basis).finally(() => {
+      this._pendingSteps.delete(key);
+    });
+    this._pendingSteps.set(key, request);
+    return request;
+  }
+
+  /**
+   * The export targets of the server's registry (`GET export/targets`), asked once per session: the
+   * dialog is built from them, never from a list of its own.
+   */
+  exportTargets(): Promise<readonly IExportTarget[]> {
+    if (this._targets === null) {
+      const request = this.api.exportTargets().then(answer => answer.targets);
+      request.catch(() => {
+        this._targets = null; // ask again next time
+      });
+      this._targets = request;
+    }
+    return this._targets;
   }
 
   /** Fetch the notebook's run history, newest first. */
@@ -345,6 +373,17 @@ export class ReproModel {
     }
   }
 
+  private async _fetchSteps(path: string, basis: string | null): Promise<IStepsInfo> {
+    try {
+      const steps = await this.api.steps(path);
+      this._setSteps({ path, steps, error: null, basis });
+      return steps;
+    } catch (reason) {
+      this._setSteps({ path, steps: null, error: messageOf(reason), basis });
+      throw reason;
+    }
+  }
+
   private _setSteps(state: IStepsState): void {
     this._steps.set(state.path, state);
     this._stepsChanged.emit(state);
@@ -360,6 +399,8 @@ export class ReproModel {
   private _historyLimit: number;
   private _durationLookups = 10;
   private _steps = new Map<string, IStepsState>();
+  private _pendingSteps = new Map<string, Promise<IStepsInfo>>();
+  private _targets: Promise<readonly IExportTarget[]> | null = null;
   private _runs = new Map<string, IRunsState>();
   private _jobs = new Map<string, IJobRun>();
   private _details = new Map<string, IRunDetail>();

@@ -1,11 +1,14 @@
 /**
- * Small helpers over JupyterLab's notebook model: reading and writing a cell's tags, and the views of
- * a notebook that the pure tag functions (tags.ts) take.
+ * Small helpers over JupyterLab's notebook model: reading and writing a cell's tags, the views of a
+ * notebook that the pure tag functions (core/tags.ts) take, and where each cell sits in the pipeline
+ * (the server's answer, or the offline grammar: core/placement.ts).
  */
 import { ICellModel } from '@jupyterlab/cells';
 import { NotebookPanel } from '@jupyterlab/notebook';
 
-import { ICellTags } from './tags';
+import { IPipelineView, pipelineView, tagBasis } from './core/placement';
+import { ICellInput } from './core/tags';
+import { ReproModel } from './model';
 
 /** A cell's tags (an empty list when it has none or they are malformed). */
 export function tagsOf(cell: ICellModel): string[] {
@@ -38,9 +41,26 @@ export function cellModels(panel: NotebookPanel): ICellModel[] {
   return cells;
 }
 
-/** The cells as the tag functions read them. */
-export function cellTagsOf(panel: NotebookPanel): ICellTags[] {
-  return cellModels(panel).map(cell => ({ type: cell.type, tags: tagsOf(cell) }));
+/** The cells as the tag grammar reads them (type, tags, and the source for nbval's comments). */
+export function cellInputsOf(panel: NotebookPanel): ICellInput[] {
+  return cellModels(panel).map(cell => ({
+    type: cell.type,
+    tags: tagsOf(cell),
+    source: cell.sharedModel.getSource()
+  }));
+}
+
+/**
+ * The tag basis of the saved notebook, i.e. of the file the server analyses: known when the
+ * notebook has no unsaved changes (`null` otherwise).
+ */
+export function savedBasis(panel: NotebookPanel): string | null {
+  return panel.context.model.dirty ? null : tagBasis(cellInputsOf(panel));
+}
+
+/** Where each cell of the notebook sits: the server's answer if it is current, else offline. */
+export function pipelineViewOf(panel: NotebookPanel, model: ReproModel): IPipelineView {
+  return pipelineView(cellInputsOf(panel), model.steps(panel.context.path));
 }
 
 /** The cells with their sources, for step-name suggestions. */

@@ -10,6 +10,7 @@ import {
   IEnvironment,
   IExportRequest,
   IExportResult,
+  IExportTargetList,
   IJob,
   IJobCreated,
   IReproAPI,
@@ -18,7 +19,7 @@ import {
   IRunRequest,
   IStepsInfo,
   IVersionInfo
-} from './tokens';
+} from './core/api';
 
 export const API_NAMESPACE = 'jupyter-repro/api';
 
@@ -108,6 +109,10 @@ export class ReproAPI implements IReproAPI {
 
   snapshot(kernelId: string): Promise<IEnvironment> {
     return requestAPI<IEnvironment>('snapshot', post({ kernel_id: kernelId }));
+  }
+
+  exportTargets(): Promise<IExportTargetList> {
+    return requestAPI<IExportTargetList>('export/targets');
   }
 
   exportJob(request: IExportRequest): Promise<IExportResult> {

@@ -9,9 +9,9 @@ import { NotebookPanel } from '@jupyterlab/notebook';
 import { Kernel } from '@jupyterlab/services';
 import { IDisposable } from '@lumino/disposable';
 
-import { cellTagsOf } from './notebook';
-import { notebookSeed, seedingCode } from './seed';
-import { hasPipelineTags } from './tags';
+import { notebookSeed, seedingCode } from './core/seed';
+import { hasPipelineTags } from './core/tags';
+import { cellInputsOf } from './notebook';
 import { METADATA_KEY } from './tokens';
 
 /** Seeds the kernel of one notebook panel; disposed with the panel. */
@@ -76,7 +76,7 @@ export class KernelSeeder implements IDisposable {
     if (this._isDisposed || !this._enabled() || this._seeded.has(kernel.id)) {
       return;
     }
-    if (!hasPipelineTags(cellTagsOf(this._panel))) {
+    if (!hasPipelineTags(cellInputsOf(this._panel))) {
       return;
     }
     this._seeded.add(kernel.id);

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -13,7 +15,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from jupyter_repro import hashing
+from jupyter_repro import fsio, hashing
 from jupyter_repro.cache import ArtifactStore, CacheEntry
 from jupyter_repro.kernel import runtime
 
@@ -54,9 +56,14 @@ def blob_file(store: ArtifactStore, digest: str) -> Path:
     return path
 
 
+def is_temporary(path: Path) -> bool:
+    """A temporary name: :mod:`jupyter_repro.fsio`'s, or the kernel runtime's (``.tmp-...``)."""
+    return path.name.endswith(fsio.TEMP_SUFFIX) or path.name.startswith((".tmp-", "tmp-"))
+
+
 def leftovers(store: ArtifactStore) -> list[Path]:
     """Temporary files anywhere under the store (there must never be any after an operation)."""
-    return [path for path in store.root.rglob("*") if path.name.startswith((".tmp-", "tmp-"))]
+    return [path for path in store.root.rglob("*") if is_temporary(path)]
 
 
 # ------------------------------------------------------------------------------------------ blobs
@@ -142,6 +149,37 @@ def test_blob_of_another_algorithm_is_verified_with_it(store: ArtifactStore) -> 
     assert store.read_blob(digest) == data
     path.write_bytes(b"other")
     assert store.read_blob(digest) is None
+
+
+@pytest.mark.parametrize("stored_by", ["put_bytes", "put_file"])
+def test_a_failed_blob_write_leaves_no_temporary_and_no_blob(
+    store: ArtifactStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stored_by: str
+) -> None:
+    source = tmp_path / "a.bin"
+    source.write_bytes(b"never stored")
+
+    def fail(*args: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(fsio.os, "replace", fail)
+    with pytest.raises(OSError, match="No space left"):
+        store.put_bytes(b"never stored") if stored_by == "put_bytes" else store.put_file(source)
+    monkeypatch.undo()
+    assert leftovers(store) == []
+    assert store.read_blob(hashing.hash_bytes(b"never stored")) is None
+    assert source.read_bytes() == b"never stored"
+
+
+def test_the_stores_files_are_private_to_the_user(store: ArtifactStore, tmp_path: Path) -> None:
+    digest = store.put_bytes(b"private")
+    copied = tmp_path / "copy.bin"
+    assert store.copy_blob(digest, copied)
+    entry = make_entry(store, tmp_path)
+    store.save_entry(entry)
+    entry_file = store.entry_path(entry.key)
+    assert entry_file is not None
+    for path in (blob_file(store, digest), copied, entry_file):
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o600, path
 
 
 # ---------------------------------------------------------------------------------------- entries
@@ -299,7 +337,7 @@ def test_ingest_then_materialize_reaches_load_inputs(store: ArtifactStore, tmp_p
     assert namespace["cfg"] == {"k": [1, 2]}
     assert json.loads(json.dumps(manifest)) == manifest
     assert leftovers(store) == []
-    assert [path.name for path in (tmp_path / "in put").iterdir() if path.name.startswith(".tmp-")] == []
+    assert [path.name for path in (tmp_path / "in put").iterdir() if is_temporary(path)] == []
 
 
 def test_materialize_refuses_names_the_entry_lacks(store: ArtifactStore, tmp_path: Path) -> None:

@@ -19,7 +19,7 @@ from jupyter_repro.ledger import Ledger
 from jupyter_repro.records import CellComparisonRecord, EnvironmentSnapshot, FileRef
 
 RunCli = Callable[..., Any]
-# the CONTRACT keys of `log --json`, plus finished_at (added for the UI's durations)
+# the keys of `log --json` documented in docs/cli.md, plus finished_at (added for the UI's durations)
 LOG_KEYS = {"run_id", "kind", "notebook", "started_at", "finished_at", "status", "verdict"}
 RUN_KEYS = {
     "run_id",

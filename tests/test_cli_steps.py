@@ -130,7 +130,10 @@ def _notebook_json(cells: list[Any]) -> str:
             _notebook_json([("x = 1", ["step:a"]), ("y = 1", ["step:b"]), ("z = 1", ["step:a"])]),
             "bad.ipynb: cell 2: tag 'step:a': step 'a' already started at cell 0",
         ),
-        (_notebook_json(["x = 1", "y = (\n"]), "bad.ipynb: cell 1: step 'main': syntax error"),
+        (
+            _notebook_json([("x = 1", ["step:a", "step:b"])]),
+            "bad.ipynb: cell 0: tag 'step:b': a cell can start only one step",
+        ),
     ],
 )
 def test_unusable_input_is_one_line_and_exit_code_2(

@@ -1,22 +1,39 @@
 """Output comparison for verify: each normalisation rule prevents a false alarm and lets a real change
-through; cell statuses; bounded diffs; invariants with hypothesis."""
+through; cell statuses; bounded diffs; invariants with hypothesis. The newer rules have their own
+files: test_compare_volatile.py (timings, profiles, progress, rendered images), test_compare_numbers.py
+(arrays and tables) and test_compare_formatting.py (formatting families)."""
 
 from __future__ import annotations
 
-import base64
-import io
-from collections.abc import Sequence
 from typing import Any
 
 import pytest
+from compare_builders import (
+    BASE,
+    BIG,
+    ON_WHITE,
+    TRACEBACK,
+    Output,
+    compare,
+    display,
+    encoded,
+    error,
+    figure_png,
+    figure_svg,
+    formula,
+    on_transparent,
+    png_bundle,
+    result,
+    shifted_by_one,
+    stream,
+    with_square,
+)
 from hypothesis import given
 from hypothesis import strategies as st
-from PIL import Image, ImageDraw
 
 from jupyter_repro.compare import (
     DEFAULT_OPTIONS,
     RULES,
-    CellComparison,
     CompareOptions,
     NormalisedOutput,
     compare_cell,
@@ -25,111 +42,11 @@ from jupyter_repro.compare import (
     texts_equivalent,
 )
 
-Output = dict[str, Any]
-
-
-# ------------------------------------------------------------------------------------------ builders
-
-
-def stream(text: str, name: str = "stdout") -> Output:
-    return {"output_type": "stream", "name": name, "text": text}
-
-
-def result(data: dict[str, Any] | str, count: int = 1, metadata: dict[str, Any] | None = None) -> Output:
-    bundle = {"text/plain": data} if isinstance(data, str) else data
-    return {
-        "output_type": "execute_result",
-        "execution_count": count,
-        "metadata": metadata or {},
-        "data": bundle,
-    }
-
-
-def display(data: dict[str, Any], metadata: dict[str, Any] | None = None) -> Output:
-    return {"output_type": "display_data", "metadata": metadata or {}, "data": data}
-
-
-def error(ename: str, evalue: str, traceback: Sequence[str] = ()) -> Output:
-    return {"output_type": "error", "ename": ename, "evalue": evalue, "traceback": list(traceback)}
-
-
-def compare(
-    saved: Sequence[Output], new: Sequence[Output], options: CompareOptions = DEFAULT_OPTIONS
-) -> CellComparison:
-    return compare_cell(3, saved, 5, new, ignored=False, options=options)
-
-
-def encoded(image: Image.Image, fmt: str = "PNG", **params: Any) -> str:
-    buffer = io.BytesIO()
-    image.save(buffer, format=fmt, **params)
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
-
-
-def drawing(size: tuple[int, int] = (64, 48)) -> Image.Image:
-    """A gradient with a circle: every channel value occurs, so a +-1 shift is visible in the bytes."""
-    image = Image.linear_gradient("L").resize(size).convert("RGB")
-    ImageDraw.Draw(image).ellipse((8, 8, size[0] - 8, size[1] - 8), outline=(200, 30, 30), width=3)
-    return image
-
-
-def with_square(image: Image.Image, box: tuple[int, int, int, int]) -> Image.Image:
-    changed = image.copy()
-    ImageDraw.Draw(changed).rectangle(box, fill=(0, 0, 0))
-    return changed
-
-
-def shifted_by_one(image: Image.Image) -> Image.Image:
-    """Every channel off by exactly one level: rendering noise, invisible to a reader."""
-    return image.point(lambda value: value + 1 if value < 255 else value - 1)
-
-
-def on_transparent(image: Image.Image) -> Image.Image:
-    """The drawing with its white background made transparent black: the same picture on a page."""
-    rgba = image.convert("RGBA")
-    background = image.convert("L").point(lambda value: 255 if value == 255 else 0)
-    rgba.paste((0, 0, 0, 0), mask=background)
-    return rgba
-
-
-def figure_png(values: Sequence[float], title: str) -> str:
-    """A real matplotlib figure (Agg), with PNG metadata that differs between renderings."""
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(4, 3), dpi=80)
-    figure.subplots().plot(values)
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", metadata={"Title": title})
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
-
-
-def figure_svg(values: Sequence[float]) -> str:
-    """matplotlib SVG: carries the render date and random element ids (no svg.hashsalt)."""
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(3, 2))
-    figure.subplots().plot(values)
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="svg")
-    return buffer.getvalue().decode("utf-8")
-
-
-def png_bundle(b64: str) -> dict[str, str]:
-    return {"image/png": b64, "text/plain": "<Figure size 320x240 with 1 Axes>"}
-
-
-BASE = drawing()
-ON_WHITE = Image.new("RGB", (64, 48), "white")
-ImageDraw.Draw(ON_WHITE).ellipse((8, 8, 56, 40), outline=(30, 30, 200), width=3)
-BIG = drawing((640, 480))
-TRACEBACK = [
-    "\x1b[0;31m---------------------------------------------------------------------------\x1b[0m",
-    "\x1b[0;31mZeroDivisionError\x1b[0m                         Traceback (most recent call last)",
-    "Cell \x1b[0;32mIn[3], line 1\x1b[0m\n"
-    "\x1b[0;32m----> 1\x1b[0m \x1b[38;5;241m1\x1b[39m\x1b[38;5;241m/\x1b[39m0",
-    "\x1b[0;31mZeroDivisionError\x1b[0m: division by zero",
-]
-
-
+PROFILE = (
+    "         68 function calls (2 primitive calls) in {total} seconds\n\n   Ordered by: internal time\n\n"
+    "   ncalls  tottime  percall  cumtime  percall filename:lineno(function)\n"
+    "{rows}\n\n"
+)
 # ------------------------------------------------------------------------------- rules: false alarms
 
 FALSE_ALARMS = [
@@ -322,6 +239,31 @@ FALSE_ALARMS = [
         [display(png_bundle(figure_png([1, 2, 3], "second")))],
         id="matplotlib-figure-rendered-twice",
     ),
+    pytest.param(
+        "profiles",
+        [
+            stream(
+                PROFILE.format(
+                    total="0.004", rows="     67/1    0.000    0.000    0.003    0.003 <CELL>:1(f)"
+                )
+            )
+        ],
+        [
+            stream(
+                PROFILE.format(
+                    total="0.009", rows="     67/1    0.001    0.000    0.008    0.008 <CELL>:1(f)"
+                )
+            )
+        ],
+        id="prun-times",
+    ),
+    pytest.param(
+        "layout",
+        [result("array([ 1.5, -2. ,  0. ])")],
+        [result("array([ 1.5, -2. , -0. ])")],
+        id="array-sign-padding",
+    ),
+    pytest.param("rendered_images", [formula(20)], [formula(19)], id="sympy-formula-one-pixel-shorter"),
 ]
 
 
@@ -728,6 +670,18 @@ TRICKY = st.sampled_from(
         "T_1a2b3",
         "123e4567-e89b-12d3-a456-426614174000",
         "datetime.datetime(2024, 1, 2)",
+        "\x08",
+        "   ncalls  tottime  percall  cumtime  percall filename:lineno(function)",
+        "        1    0.000    0.000    0.000    0.000 /a/b.py:1(f)",
+        "List reduced from 5 to 1 due to restriction <1>",
+        "Ordered by: internal time",
+        "1.2 ms ± 3 μs per loop (mean ± std. dev. of 7 runs, 1 loop each)",
+        "The slowest run took 5.00 times longer than the fastest. This could mean that an "
+        "intermediate result is being cached.",
+        "Parser   : 101 ms",
+        "10/10 ━━━━ 1s 5ms/step",
+        "[====>...] - ETA: 2s",
+        "[3/10 00:01&lt;00:02]",
     ]
 )
 TEXTS = st.lists(TRICKY | st.text(max_size=4), max_size=12).map("".join)

@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 
 from jupyter_repro.env import (
+    CAPTURE_MARKER,
+    CAPTURE_SCRIPT,
     EMPTY_LOCK_TEXT,
     KernelInterpreter,
     capture_environment,
@@ -138,6 +140,39 @@ def test_capturing_this_interpreter_reports_its_version_and_packages() -> None:
     assert list(snapshot.packages_distributions["sqlite_utils"]) == ["sqlite-utils"]
     assert dict(snapshot.kernelspec) == {"name": "here"}
     assert capture_environment(KernelInterpreter(sys.executable, {}, {})).hash == snapshot.hash
+
+
+def test_the_capture_script_is_the_env_capture_module_and_importing_it_does_nothing(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from jupyter_repro import env_capture
+
+    assert capsys.readouterr().out == ""  # imported (by this test), it printed nothing
+    assert Path(env_capture.__file__).read_text(encoding="utf-8") == CAPTURE_SCRIPT
+    assert env_capture.MARKER == CAPTURE_MARKER
+
+
+def test_the_capture_script_run_as_the_server_runs_it_prints_one_marked_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    exec(CAPTURE_SCRIPT, {"__name__": "__jupyter_repro_capture__"})
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith(CAPTURE_MARKER)
+    facts = json.loads(lines[0][len(CAPTURE_MARKER) :])
+    assert list(facts) == [
+        "implementation",
+        "python_version",
+        "executable",
+        "platform",
+        "system",
+        "machine",
+        "packages",
+        "packages_distributions",
+        "local_distributions",
+        "path",
+    ]
+    assert facts["packages"]["blake3"] == metadata.version("blake3")
 
 
 def test_capture_uses_the_kernelspec_interpreter_not_the_current_one(

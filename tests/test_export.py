@@ -34,6 +34,7 @@ from jupyter_repro.export import (
     exporter_names,
     get_exporter,
 )
+from jupyter_repro.export.script import program_body, render_runner, runner_config, template_source
 
 RunCli = Callable[..., subprocess.CompletedProcess[str]]
 MakeNotebook = Callable[..., Path]
@@ -101,7 +102,8 @@ def steps_json(run_cli: RunCli, notebook: Path) -> dict[str, Any]:
 
 
 def test_builtin_targets_are_known_without_installed_entry_points() -> None:
-    assert exporter_names()[:3] == ["airflow", "cron", "script"]
+    assert exporter_names() == sorted(exporter_names())
+    assert {"airflow", "cron", "script"} <= set(exporter_names())
     for name in BUILTIN_EXPORTERS:
         exporter = get_exporter(name)
         assert isinstance(exporter, Exporter)
@@ -150,9 +152,10 @@ def test_a_target_registered_under_the_entry_point_group_is_used(
     (info / "entry_points.txt").write_text(
         "[jupyter_repro.exporters]\nhello = hello_exporter:HelloExporter\n", encoding="utf-8"
     )
-    env = {"PYTHONPATH": str(plugin)}
-    help_text = run_cli("export", "--help", env=env)
-    assert "airflow, cron, script, hello" in " ".join(help_text.stdout.split())
+    env = {"PYTHONPATH": os.pathsep.join(filter(None, [str(plugin), os.environ.get("PYTHONPATH")]))}
+    help_text = " ".join(run_cli("export", "--help", env=env).stdout.split())
+    assert "export target: airflow, cron, hello, script" in help_text  # the registry's order: by name
+    assert "hello: writes the steps, one per line (default schedule @hourly)." in help_text
     result = run_cli("export", str(example), "--to", "hello", "-o", str(tmp_path / "out"), env=env)
     assert result.returncode == 0, result.stderr
     written = tmp_path / "out" / "sales_report.steps"
@@ -180,9 +183,8 @@ def test_an_entry_point_that_is_not_an_exporter_is_exit_2(
     (plugin / "broken_exporter.py").write_text("VALUE = 3\n", encoding="utf-8")
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: broken\nVersion: 1.0\n")
     (info / "entry_points.txt").write_text("[jupyter_repro.exporters]\nbroken = broken_exporter:VALUE\n")
-    result = run_cli(
-        "export", str(example), "--to", "broken", "-o", str(tmp_path / "out"), env={"PYTHONPATH": str(plugin)}
-    )
+    env = {"PYTHONPATH": os.pathsep.join(filter(None, [str(plugin), os.environ.get("PYTHONPATH")]))}
+    result = run_cli("export", str(example), "--to", "broken", "-o", str(tmp_path / "out"), env=env)
     assert result.returncode == 2
     assert "export target 'broken' is not an exporter" in result.stderr
 
@@ -332,6 +334,33 @@ def test_parameter_values_must_survive_the_command_line(make_notebook: MakeNoteb
         build_job(notebook, ExportOptions(parameters={"label": "2026"}, home=home))
     with pytest.raises(ParameterError, match="not list"):
         build_job(notebook, ExportOptions(parameters={"label": [1, 2]}, home=home))
+
+
+def test_the_generated_program_is_the_template_filled_with_the_jobs_values(
+    make_notebook: MakeNotebook, tmp_path: Path
+) -> None:
+    options = ExportOptions(schedule="@daily", parameters={"label": "y"}, home=str(tmp_path / "h"))
+    job = build_job(make_notebook(INTERVAL_NOTEBOOK), options)
+    program = render_runner(job, target="script", log_file=tmp_path / "job.log")
+    tree = ast.parse(program)
+    constants = {
+        node.targets[0].id: ast.literal_eval(node.value)
+        for node in tree.body
+        if isinstance(node, ast.Assign)
+        and isinstance(node.targets[0], ast.Name)
+        and node.targets[0].id.isupper()
+    }
+    expected = runner_config(job, log_file=tmp_path / "job.log")
+    assert {name: constants[name] for name in expected} == expected
+    assert "job configuration" not in program  # the template's markers and docstring are gone
+    assert ast.get_docstring(tree, clean=False).startswith("Run the jupyter-repro pipeline of nb.ipynb")
+    template, end = template_source(), "# --- end of job configuration ---\n"
+    assert program.endswith(template[template.index(end) + len(end) :])  # the rest is the template's
+
+
+def test_the_template_and_the_exporter_name_the_same_configuration() -> None:
+    with pytest.raises(RuntimeError, match="configures"):
+        program_body({"JOB": "x"})
 
 
 def test_export_never_touches_the_notebook_and_prints_the_files(

@@ -5,9 +5,11 @@ The real-kernel path (bootstrap cell, prelude, epilogue) is covered in test_kern
 
 from __future__ import annotations
 
+import json
 import os
 import pickle
 import random
+import subprocess
 import sys
 import threading
 from collections.abc import Iterator
@@ -17,9 +19,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from numpy.random import bit_generator
 
 from jupyter_repro import hashing
 from jupyter_repro.kernel import runtime
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def _numpy_entropy_restored(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Seeding in this process replaces NumPy's entropy source; put the real one back after each test."""
+    monkeypatch.setattr(bit_generator, "randbits", vars(bit_generator)["randbits"])
 
 
 def round_trip(value: Any, dest: Path, name: str = "value") -> tuple[Any, dict[str, Any]]:
@@ -206,7 +217,7 @@ def test_recorder_ignores_interpreter_packages_and_configured_dirs(
     (ignored / "new").write_bytes(b"2")
     Path("/proc/self/status").read_text()
     files = recorder.collect()
-    assert files == {"reads": [], "writes": []}
+    assert files == {"reads": [], "writes": [], "network": []}
 
 
 def test_recorder_records_nothing_while_stopped(tmp_path: Path, recorder: runtime.FileRecorder) -> None:
@@ -216,7 +227,7 @@ def test_recorder_records_nothing_while_stopped(tmp_path: Path, recorder: runtim
     recorder.stop()
     data.read_text()
     recorder.start()
-    assert recorder.collect() == {"reads": [], "writes": []}
+    assert recorder.collect() == {"reads": [], "writes": [], "network": []}
 
 
 def test_own_outputs_and_deleted_temp_files_are_not_inputs(
@@ -230,7 +241,7 @@ def test_own_outputs_and_deleted_temp_files_are_not_inputs(
     scratch.write_bytes(b"x")
     scratch.unlink()
     files = recorder.collect()
-    assert files == {"reads": [], "writes": [str(produced)]}
+    assert files == {"reads": [], "writes": [str(produced)], "network": []}
 
 
 def test_collect_resets(tmp_path: Path, recorder: runtime.FileRecorder) -> None:
@@ -238,7 +249,7 @@ def test_collect_resets(tmp_path: Path, recorder: runtime.FileRecorder) -> None:
     recorder.start()
     (tmp_path / "a").read_text()
     assert recorder.collect()["reads"] == [str(tmp_path / "a")]
-    assert recorder.collect() == {"reads": [], "writes": []}
+    assert recorder.collect() == {"reads": [], "writes": [], "network": []}
 
 
 def test_hook_never_raises_and_decodes_bytes_paths(tmp_path: Path, recorder: runtime.FileRecorder) -> None:
@@ -249,7 +260,34 @@ def test_hook_never_raises_and_decodes_bytes_paths(tmp_path: Path, recorder: run
     recorder._hook("open", (3, "r", 0))  # a file descriptor
     with open(os.fsencode(tmp_path / "b.txt"), "rb") as handle:
         handle.read()
-    assert recorder.collect() == {"reads": [str(tmp_path / "b.txt")], "writes": []}
+    assert recorder.collect() == {"reads": [str(tmp_path / "b.txt")], "writes": [], "network": []}
+
+
+def test_recorder_sees_network_reads_through_urllib_and_http_client(
+    recorder: runtime.FileRecorder,
+) -> None:
+    import http.server
+    import threading
+    import urllib.request
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        port = server.server_address[1]
+        recorder.start()
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10).read()
+        network = recorder.collect()["network"]
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert network == [f"127.0.0.1:{port}", f"http://127.0.0.1:{port}/"]
+    recorder._hook("urllib.Request", ("http://example.org/data.csv", None, {}, "GET"))  # stopped
+    assert recorder.collect()["network"] == []
 
 
 def test_install_is_idempotent() -> None:
@@ -320,3 +358,115 @@ def test_library_imported_later_is_seeded_on_import(tmp_path: Path, monkeypatch:
     finally:
         sys.modules.pop("jr_fake_rng", None)
         runtime._import_seeder().pending.pop("jr_fake_rng", None)
+
+
+# ---------------------------------------------------------------- unseeded generators (fresh processes)
+
+DRAWS = """
+import json, sys
+from jupyter_repro.kernel import runtime
+runtime.seed_everything(int(sys.argv[1]))
+import numpy as np
+first, second = np.random.default_rng(), np.random.default_rng()
+print(json.dumps({
+    "first": first.random(3).tolist(),
+    "second": second.random(3).tolist(),
+    "pcg64": np.random.Generator(np.random.PCG64()).random(2).tolist(),
+    "entropy": str(np.random.SeedSequence().entropy),
+    "legacy": np.random.RandomState().random_sample(2).tolist(),
+    "explicit": np.random.default_rng(42).random(3).tolist(),
+    "explicit_sequence": np.random.SeedSequence(7).entropy,
+}))
+"""
+
+
+def run_python(code: str, *args: str, site: bool = True) -> str:
+    """Run ``code`` in a fresh interpreter that imports this checkout's jupyter_repro."""
+    command = [sys.executable, *([] if site else ["-S"]), "-c", code, *args]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def draws_in_fresh_process(seed: int) -> dict[str, Any]:
+    result: dict[str, Any] = json.loads(run_python(DRAWS, str(seed)))
+    return result
+
+
+def test_unseeded_numpy_generators_repeat_across_processes_with_the_same_seed() -> None:
+    first, again = draws_in_fresh_process(1234), draws_in_fresh_process(1234)
+    assert first == again
+    other = draws_in_fresh_process(1235)
+    for key in ("first", "second", "pcg64", "entropy", "legacy"):
+        assert other[key] != first[key], key
+
+
+def test_two_unseeded_generators_in_one_notebook_differ() -> None:
+    draws = draws_in_fresh_process(1234)
+    assert draws["first"] != draws["second"]
+    assert len({json.dumps(draws[key]) for key in ("first", "second", "pcg64", "legacy")}) == 4
+
+
+def test_explicitly_seeded_generators_are_untouched() -> None:
+    draws = draws_in_fresh_process(1234)
+    assert draws["explicit"] == np.random.default_rng(42).random(3).tolist()
+    assert draws["explicit_sequence"] == 7
+
+
+def test_numpy_imported_before_seeding_is_hooked_too() -> None:
+    code = (
+        "import numpy as np, sys\n"
+        "from jupyter_repro.kernel import runtime\n"
+        "runtime.seed_everything(int(sys.argv[1]))\n"
+        "print(np.random.default_rng().random(2).tolist())\n"
+    )
+    assert run_python(code, "5") == run_python(code, "5")
+    assert run_python(code, "5") != run_python(code, "6")
+
+
+def test_load_ext_seeds_unseeded_generators_in_an_interactive_shell() -> None:
+    code = (
+        "from IPython.core.interactiveshell import InteractiveShell\n"
+        "shell = InteractiveShell.instance()\n"
+        "shell.run_line_magic('load_ext', 'jupyter_repro')\n"
+        "shell.run_cell('import numpy as np; values = np.random.default_rng().random(2).tolist()')\n"
+        "print(shell.user_ns['values'])\n"
+    )
+    first = run_python(code)
+    assert first == run_python(code)
+    assert first.startswith("[")
+
+
+def test_captured_random_state_keeps_the_count_of_unseeded_generators() -> None:
+    """A step replayed from the cache restores where the next unseeded generator starts."""
+    code = (
+        "import numpy as np\n"
+        "from jupyter_repro.kernel import runtime\n"
+        "runtime.seed_everything(3)\n"
+        "np.random.default_rng()\n"
+        "state = runtime.capture_rng_state()\n"
+        "after = np.random.default_rng().random(2).tolist()\n"
+        "runtime.seed_everything(99)\n"
+        "runtime.restore_rng_state(state)\n"
+        "print(after == np.random.default_rng().random(2).tolist(), state['numpy_entropy'])\n"
+    )
+    assert run_python(code).split() == ["True", "(3,", "1)"]
+
+
+def test_runtime_seeds_without_numpy() -> None:
+    code = (
+        "import sys\n"
+        f"sys.path.insert(0, {str(REPO)!r})\n"
+        "from jupyter_repro.kernel import runtime\n"
+        "print(runtime.seed_everything(5), 'numpy' in sys.modules, sorted(runtime.capture_rng_state()))\n"
+    )
+    assert run_python(code, site=False).strip() == "['random'] False ['random']"
+
+
+def test_seeding_in_process_hooks_numpy_entropy_and_reseeding_restarts_it() -> None:
+    runtime.seed_everything(11)
+    first = np.random.default_rng().random(2).tolist()
+    assert np.random.default_rng().random(2).tolist() != first
+    runtime.seed_everything(11)
+    assert np.random.default_rng().random(2).tolist() == first

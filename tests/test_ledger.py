@@ -14,15 +14,11 @@ import pytest
 from conftest import REPO
 from sqlite_utils import Database
 
+from jupyter_repro import ledger_schema
 from jupyter_repro.errors import LedgerError, RunNotFoundError
 from jupyter_repro.hashing import hash_bytes, hash_file
-from jupyter_repro.ledger import (
-    LEDGER_FILENAME,
-    MIGRATIONS,
-    SCHEMA_MIGRATIONS,
-    Ledger,
-    notebook_key,
-)
+from jupyter_repro.ledger import LEDGER_FILENAME, Ledger, notebook_key
+from jupyter_repro.ledger_schema import MIGRATIONS, SCHEMA_MIGRATIONS
 from jupyter_repro.records import CellComparisonRecord, EnvironmentSnapshot, FileRef, Lock
 
 EXPECTED_TABLES = {
@@ -103,10 +99,10 @@ def test_reopening_applies_nothing_twice(tmp_path: Path) -> None:
     assert names == list(SCHEMA_MIGRATIONS)
 
 
-def test_a_ledger_at_the_previous_schema_version_is_upgraded_and_keeps_its_runs(tmp_path: Path) -> None:
+def test_a_ledger_at_the_first_schema_version_is_upgraded_and_keeps_its_runs(tmp_path: Path) -> None:
     path = tmp_path / LEDGER_FILENAME
     old = Database(path)
-    MIGRATIONS.apply(old, stop_before=SCHEMA_MIGRATIONS[-1])
+    MIGRATIONS.apply(old, stop_before="m002_interruptions_locks_stat_cache")
     old.table("runs").insert(
         {
             "run_id": "20240101-000000-00000000",
@@ -130,6 +126,31 @@ def test_a_ledger_at_the_previous_schema_version_is_upgraded_and_keeps_its_runs(
     assert run.lock_hash is None
     assert {"pid", "host", "lock_hash", "lock_error"} <= _columns(path, "runs")
     assert "file_stats" in _tables(path)
+
+
+def test_cache_entries_of_the_previous_schema_version_gain_size_and_last_use(tmp_path: Path) -> None:
+    path = tmp_path / LEDGER_FILENAME
+    old = Database(path)
+    MIGRATIONS.apply(old, stop_before=SCHEMA_MIGRATIONS[-1])
+    old.table("cache_entries").insert(
+        {"key": "k", "step": "load", "created_at": "2024-01-01T00:00:00.000000+00:00", "metadata": "{}"}
+    )
+    old.close()
+    assert not {"size_bytes", "last_used"} & _columns(path, "cache_entries")
+
+    with Ledger(path) as ledger:
+        assert ledger.applied_migrations() == list(SCHEMA_MIGRATIONS)
+        row = ledger.db.execute("SELECT size_bytes, last_used FROM cache_entries WHERE key = 'k'").fetchone()
+    assert row == (None, "2024-01-01T00:00:00.000000+00:00")  # never recorded as used: since created
+
+
+def test_the_cache_entry_use_migration_is_idempotent(tmp_path: Path) -> None:
+    Ledger.open(tmp_path).close()
+    db = Database(tmp_path / LEDGER_FILENAME)
+    before = _columns(tmp_path / LEDGER_FILENAME, "cache_entries")
+    ledger_schema._m003_cache_entry_use(db)  # again, on a file that already has its columns
+    db.close()
+    assert _columns(tmp_path / LEDGER_FILENAME, "cache_entries") == before >= {"size_bytes", "last_used"}
 
 
 def test_a_ledger_from_a_newer_version_is_refused(tmp_path: Path) -> None:
@@ -419,6 +440,78 @@ def test_cache_entries_are_put_read_replaced_and_deleted(tmp_path: Path) -> None
         assert (entry.step, entry.location, dict(entry.metadata)) == ("load", "cache/k2", {"n": 2})
         ledger.delete_cache_entry("k")
         assert ledger.get_cache_entry("k") is None
+
+
+def _cache_rows(home: Path) -> dict[str, dict[str, object]]:
+    """The ``cache_entries`` table as a user reads it with sqlite3 (the public format)."""
+    with sqlite3.connect(home / LEDGER_FILENAME) as conn:
+        conn.row_factory = sqlite3.Row
+        return {row["key"]: dict(row) for row in conn.execute("SELECT * FROM cache_entries")}
+
+
+def test_a_recorded_cache_entry_has_its_size_creation_and_last_use(tmp_path: Path) -> None:
+    notebook = tmp_path / "nb" / "a.ipynb"
+    with Ledger.open(tmp_path / "home") as ledger:
+        run_id = _start(ledger, str(notebook))
+        ledger.record_cache_entry(
+            "blake3:k1", "load", notebook, size_bytes=1234, run_id=run_id, location="entries/k1"
+        )
+    row = _cache_rows(tmp_path / "home")["blake3:k1"]
+    assert (row["step"], row["notebook"], row["run_id"], row["location"]) == (
+        "load",
+        notebook_key(notebook),
+        run_id,
+        "entries/k1",
+    )
+    assert row["size_bytes"] == 1234
+    assert row["created_at"] == row["last_used"]
+    assert row["metadata"] == "{}"
+    with Ledger.open(tmp_path / "home") as reopened:
+        entry = reopened.get_cache_entry("blake3:k1")
+    assert entry is not None
+    assert (entry.step, entry.run_id) == ("load", run_id)
+
+
+def test_recording_a_cache_entry_again_keeps_its_creation_and_updates_the_rest(tmp_path: Path) -> None:
+    with Ledger.open(tmp_path) as ledger:
+        ledger.record_cache_entry("k", "load", "/nb/a.ipynb", size_bytes=10, run_id="r1")
+        first = _cache_rows(tmp_path)["k"]
+        time.sleep(0.01)
+        ledger.record_cache_entry("k", "load", "/nb/a.ipynb", size_bytes=20, run_id="r2", metadata={"n": 1})
+    again = _cache_rows(tmp_path)["k"]
+    assert len(_cache_rows(tmp_path)) == 1
+    assert again["created_at"] == first["created_at"]
+    assert str(again["last_used"]) > str(first["last_used"])
+    assert (again["size_bytes"], again["run_id"], again["metadata"]) == (20, "r2", '{"n": 1}')
+
+
+def test_touching_a_cache_entry_moves_only_its_last_use(tmp_path: Path) -> None:
+    with Ledger.open(tmp_path) as ledger:
+        ledger.record_cache_entry("old", "load", "/nb/a.ipynb", size_bytes=1, run_id="r1")
+        time.sleep(0.01)
+        ledger.record_cache_entry("new", "fit", "/nb/a.ipynb", size_bytes=2, run_id="r1")
+        before = _cache_rows(tmp_path)
+        time.sleep(0.01)
+        assert ledger.touch_cache_entry("old") is True
+        assert ledger.touch_cache_entry("never-stored") is False
+    after = _cache_rows(tmp_path)
+    assert set(after) == {"old", "new"}  # touching an unknown key creates nothing
+    assert str(after["old"]["last_used"]) > str(before["new"]["last_used"])
+    assert {key: value for key, value in after["old"].items() if key != "last_used"} == {
+        key: value for key, value in before["old"].items() if key != "last_used"
+    }
+    assert after["new"] == before["new"]
+    with sqlite3.connect(tmp_path / LEDGER_FILENAME) as conn:
+        least_recent = conn.execute("SELECT key FROM cache_entries ORDER BY last_used").fetchall()
+    assert [row[0] for row in least_recent] == ["new", "old"]
+
+
+def test_put_cache_entry_rows_count_as_used_when_written(tmp_path: Path) -> None:
+    with Ledger.open(tmp_path) as ledger:
+        ledger.put_cache_entry("k", "load")
+    row = _cache_rows(tmp_path)["k"]
+    assert row["last_used"] == row["created_at"]
+    assert row["size_bytes"] is None
 
 
 # --- the stat cache ---

@@ -13,7 +13,8 @@ from conftest import build_notebook
 
 from jupyter_repro.errors import NotebookError, PipelineError, TagError
 from jupyter_repro.model import Pipeline, StepInput
-from jupyter_repro.pipeline import build_pipeline, load_pipeline
+from jupyter_repro.notebook import load_pipeline
+from jupyter_repro.pipeline import build_pipeline
 
 NOTEBOOKS = Path(__file__).parent / "notebooks"
 NB = "analysis.ipynb"
@@ -285,7 +286,7 @@ def test_star_import_in_setup_is_a_note() -> None:
     assert pipeline.hidden_state == ()
 
 
-# ---- JSON: exactly the CONTRACT shape (keys may be added, never removed)
+# ---- JSON: exactly the shape of docs/cli.md, "JSON output" (keys may be added, never removed)
 
 
 def test_to_json_has_the_contract_shape() -> None:
@@ -364,16 +365,34 @@ def test_longer_cycle() -> None:
     assert caught.value.cell == 0
 
 
-def test_syntax_error_names_the_cell_and_step() -> None:
-    with pytest.raises(PipelineError) as caught:
-        pipeline_of(("x = 1", ["step:a"]), "y = (", markdown())
-    assert (caught.value.cell, caught.value.step) == (1, "a")
-    assert str(caught.value).startswith(f"{NB}: cell 1: step 'a': syntax error")
+def test_a_cell_that_cannot_be_parsed_makes_its_step_imprecise_not_an_error() -> None:
+    """A SyntaxError demo runs in the kernel like any cell; only its data flow is unknown."""
+    pipeline = pipeline_of(
+        ("x = 1", ["step:a"]),
+        ("def broken(:\n    pass", ["step:demo"]),
+        markdown(),
+        ("print(x)", ["step:c"]),
+    )
+    demo = pipeline.step("demo")
+    assert demo.imprecise_reason is not None
+    assert demo.imprecise_reason.startswith("cell 1: syntax error on line 1")
+    assert demo.sources == ("def broken(:\n    pass",)
+    assert demo.depends_on == ("a",)  # conservatively: every earlier step
+    assert inputs(pipeline, "demo") == {"x": "a"}
+    assert inputs(pipeline, "c") == {"x": "demo"}  # it might have redefined x
+    assert pipeline.hidden_state == ()
 
 
-def test_syntax_error_in_the_parameters_cell() -> None:
-    with pytest.raises(PipelineError, match="cell 0: syntax error"):
-        pipeline_of(("n = = 1", ["parameters"]))
+def test_a_parameters_cell_that_cannot_be_parsed_is_a_note() -> None:
+    pipeline = pipeline_of(("n = = 1", ["parameters"]), ("m = 2", ["parameters"]), "print(m)")
+    assert pipeline.parameter_names == ("m",)
+    (note,) = pipeline.notes
+    assert note.startswith("cell 0 (parameters): syntax error on line 1")
+
+
+def test_a_skipped_cell_that_cannot_be_parsed_defines_nothing() -> None:
+    pipeline = pipeline_of(("y = (", ["skip"]), "print(1)")
+    assert not pipeline.step("main").imprecise
 
 
 @pytest.mark.parametrize(
@@ -430,9 +449,10 @@ def test_sources_saved_as_line_lists_are_joined() -> None:
         (None, "no such file"),
         ("{not json", "not valid JSON"),
         (
-            '{"cells": [], "nbformat": 4, "nbformat_minor": 5, "metadata": {}, "extra": 1}',
+            '{"cells": [{"cell_type": "code", "source": "", "outputs": 1}], "nbformat": 4}',
             "not a valid notebook",
         ),
+        ('{"cells": [], "nbformat": 5}', "nbformat version 5"),
     ],
 )
 def test_load_pipeline_rejects_unusable_files(tmp_path: Path, content: str | None, fragment: str) -> None:
@@ -441,6 +461,22 @@ def test_load_pipeline_rejects_unusable_files(tmp_path: Path, content: str | Non
         path.write_text(content, encoding="utf-8")
     with pytest.raises(NotebookError, match=fragment):
         load_pipeline(path)
+
+
+def test_steps_json_reports_a_cell_that_cannot_be_parsed(
+    run_cli: Callable[..., Any], make_notebook: Callable[..., Path]
+) -> None:
+    path = make_notebook(
+        [("print('before')", ["step:a"]), ("def broken(:\n    pass", ["step:b"]), "print('after')"]
+    )
+    result = run_cli("steps", str(path), "--json")
+    assert result.returncode == 0, result.stderr
+    steps = {step["name"]: step for step in json.loads(result.stdout)["steps"]}
+    assert steps["a"]["imprecise"] is None
+    assert steps["b"]["imprecise"].startswith("cell 1: syntax error on line 1")
+    table = run_cli("steps", str(path))
+    assert table.returncode == 0, table.stderr
+    assert "step 'b' is analysed conservatively: cell 1: syntax error" in table.stdout
 
 
 def test_pipeline_survives_pickling_for_jobs_in_other_processes() -> None:

@@ -191,10 +191,8 @@ def run_main(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, 
             "nbformat version 3",
         ),
         (
-            json.dumps(
-                {"nbformat": 4, "nbformat_minor": 5, "cells": [{"cell_type": "code"}], "metadata": {}}
-            ).encode(),
-            "not a valid notebook",
+            json.dumps({"nbformat": 4, "nbformat_minor": 5, "cells": [42], "metadata": {}}).encode(),
+            "not a valid notebook: cell 0 is not a JSON object",
         ),
     ],
 )

@@ -213,3 +213,26 @@ def test_cli_run_json_shape_and_exit_codes(pipeline_nb: Path, run_cli: Callable[
     log = run_cli("log", "--json")
     assert log.returncode == 0, log.stderr
     assert json.loads(log.stdout)["runs"][0]["run_id"] == data["run_id"]
+
+
+def test_every_stored_and_replayed_entry_is_in_the_ledgers_cache_entries(pipeline_nb: Path) -> None:
+    import sqlite3
+
+    first = run(pipeline_nb)
+    ledger = sqlite3.connect(pipeline_nb.parent / ".repro" / "ledger.db")
+    rows = {
+        row[0]: row[1:]
+        for row in ledger.execute(
+            "SELECT key, step, run_id, size_bytes, created_at, last_used FROM cache_entries"
+        )
+    }
+    assert {rows[step.key][0] for step in first.steps} == {"load", "double", "scale", "other"}
+    assert all(rows[step.key][1] == first.run_id for step in first.steps)
+    assert all(rows[step.key][2] > 0 for step in first.steps)  # the entry file and its variables' blobs
+    time.sleep(0.01)
+    second = run(pipeline_nb)
+    assert set(statuses(second).values()) == {"cached"}
+    used = dict(ledger.execute("SELECT key, last_used FROM cache_entries").fetchall())
+    assert all(used[step.key] > rows[step.key][4] for step in second.steps)  # a replay is a use
+    assert ledger.execute("SELECT count(*) FROM cache_entries").fetchone()[0] == 4
+    ledger.close()

@@ -19,8 +19,9 @@ from tornado.httpclient import HTTPClientError
 from traitlets import TraitError
 
 from jupyter_repro import __version__
+from jupyter_repro.server.argv import ExportRequest, JobRequest, export_argv
 from jupyter_repro.server.handlers import ROUTES, BaseReproHandler
-from jupyter_repro.server.jobs import Job, JobManager, JobRequest
+from jupyter_repro.server.jobs import Job, JobManager
 
 Fetch = Callable[..., Awaitable[Any]]
 
@@ -96,6 +97,7 @@ def test_the_route_table_covers_the_contract() -> None:
         ("jobs", "GET"),
         ("runs/sample", "GET"),
         ("snapshot", "POST"),
+        ("export/targets", "GET"),
         ("export", "POST"),
     }
 
@@ -385,6 +387,36 @@ def test_a_job_command_line_passes_options_to_the_cli(tmp_path: Path) -> None:
         str(tmp_path / "home"),
     ]
     assert manager.command[1:] == ["-m", "jupyter_repro.cli"]
+
+
+def test_an_export_command_line_passes_options_to_the_cli(tmp_path: Path) -> None:
+    request = ExportRequest(
+        notebook=tmp_path / "nb.ipynb",
+        path="nb.ipynb",
+        target="cron",
+        output_dir=tmp_path / "out",
+        schedule="@hourly",
+        parameters={"n": "5"},
+        home=str(tmp_path / "home"),
+    )
+    command = JobManager().command
+    assert export_argv(command, request) == [
+        *command,
+        "export",
+        str(tmp_path / "nb.ipynb"),
+        "--to",
+        "cron",
+        "-o",
+        str(tmp_path / "out"),
+        "--json",
+        "--schedule",
+        "@hourly",
+        "-p",
+        "n",
+        "5",
+        "--home",
+        str(tmp_path / "home"),
+    ]
 
 
 def test_job_manager_settings_are_validated() -> None:

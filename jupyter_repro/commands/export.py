@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import argparse
 import datetime
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from jupyter_repro.commands import add_parameter_option, whole_number
 
-HELP = "export the pipeline as a scheduled, idempotent job (Airflow DAG, cron entry, plain script)"
+if TYPE_CHECKING:
+    from jupyter_repro.export import ExportTarget
+
+HELP = "export the pipeline as a scheduled, idempotent job for a scheduler (see --to for the targets)"
 
 
 def _date(text: str) -> datetime.date:
@@ -17,17 +22,31 @@ def _date(text: str) -> datetime.date:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
 
 
+def describe_targets(parser: argparse.ArgumentParser, targets: Sequence[ExportTarget]) -> None:
+    """List the registry's targets in ``--to``'s help and, with what they write, in the epilog.
+
+    The targets come from :func:`jupyter_repro.export.export_targets`, the one list that the REST API
+    and the UI read too, so an installed plug-in shows up here like a built-in. ``--to`` has no argparse
+    ``choices``: an unknown target is the registry's one-line ExportError (exit 2, naming the
+    available targets), not argparse's usage dump.
+    """
+    names = ", ".join(target.name for target in targets)
+    parser.add_argument(
+        "--to", required=True, metavar="TARGET", dest="target", help=f"export target: {names}"
+    )
+    described = []
+    for target in targets:
+        schedule = target.default_schedule
+        default = f"default schedule {schedule}" if schedule is not None else "no default schedule"
+        described.append(f"{target.name}: {target.description.rstrip('.')} ({default}).")
+    parser.epilog = "export targets: " + " ".join(described)
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from jupyter_repro.export import DEFAULT_START_DATE, exporter_names
+    from jupyter_repro.export import DEFAULT_START_DATE, export_targets
 
     parser.add_argument("notebook", metavar="NB", help="the notebook (.ipynb); it is only read")
-    parser.add_argument(
-        "--to",
-        required=True,
-        metavar="TARGET",
-        dest="target",
-        help=f"export target: {', '.join(exporter_names())}",
-    )
+    describe_targets(parser, export_targets())
     parser.add_argument(
         "-o", "--output", required=True, metavar="DIR", help="folder for the generated files (created)"
     )
@@ -35,7 +54,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--schedule",
         metavar="CRON",
         help="cron expression ('0 2 * * *') or preset (@hourly, @daily, @weekly, @monthly, @yearly); "
-        "default @daily for airflow and cron, none for script",
+        "default: the target's default schedule (see the targets below)",
     )
     add_parameter_option(parser, "fix a parameter's value in the job (typed as papermill does)")
     interval = parser.add_mutually_exclusive_group()

@@ -18,7 +18,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from jupyter_repro.pipeline import load_pipeline
+    from jupyter_repro.notebook import load_pipeline
     from jupyter_repro.textui import print_json
 
     pipeline = load_pipeline(args.notebook)

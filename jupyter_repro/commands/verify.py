@@ -79,11 +79,12 @@ def verify_summary(result: RunResult) -> str:
         f"{result.notebook}: {str(result.verdict).upper()}",
         "cells: " + ", ".join(f"{n} {status}" for status, n in sorted(counts.items())),
     ]
-    lines.extend(
-        f"  cause {c.kind}{' in step ' + c.step if c.step else ''}"
-        f"{' (cell ' + str(c.cell) + ')' if c.cell is not None else ''}: {c.detail}"
-        for c in result.causes
-    )
+    lines.extend(result.notes)
+    for c in result.causes:
+        where = (f" in step {c.step}" if c.step else "") + (f" (cell {c.cell})" if c.cell is not None else "")
+        lines.append(f"  cause {c.kind}{where}: {c.detail}")
+        if c.hint:
+            lines.append(f"    what to do: {c.hint}")
     bad = [cell for cell in result.cells if cell.differs]
     if bad:
         rows = [(c.index, c.step or "", c.status, c.comparison.reason) for c in bad]

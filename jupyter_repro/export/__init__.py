@@ -11,7 +11,10 @@ the same outputs.
 
 Targets are found as papermill finds its engines: the built-ins below, plus any object registered under
 the entry-point group ``jupyter_repro.exporters`` (an :class:`Exporter` instance, or a class that builds
-one without arguments). A built-in name always means the built-in.
+one without arguments). A built-in name always means the built-in. This registry is the only list of
+targets: the CLI's ``--to`` help, the server's ``POST export`` validation and ``GET export/targets``
+(which the JupyterLab dialog shows) all read it, so a plug-in target is usable everywhere once it is
+installed (see ``docs/export.md``).
 """
 
 from __future__ import annotations
@@ -21,13 +24,13 @@ import importlib
 import os
 import re
 import sys
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 from jupyter_repro.errors import ExportError, ParameterError
+from jupyter_repro.fsio import write_atomically
 
 if TYPE_CHECKING:
     from jupyter_repro.model import Pipeline
@@ -153,7 +156,7 @@ class Exporter(Protocol):
 
     name: str
     description: str
-    """One line, shown in ``jupyter repro export --help``."""
+    """One line, shown in ``jupyter repro export --help``, by ``GET export/targets`` and in the UI."""
     default_schedule: str | None
     """Schedule used when the user gives none; ``None``: the job may run without one."""
 
@@ -181,7 +184,7 @@ def build_job(
 ) -> Job:
     """Describe the job for ``notebook``: parameters checked, interval found, schedule validated."""
     from jupyter_repro.home import find_home
-    from jupyter_repro.pipeline import load_pipeline
+    from jupyter_repro.notebook import load_pipeline
 
     pipeline = load_pipeline(notebook)
     notebook_path = Path(notebook).expanduser().resolve()
@@ -268,28 +271,62 @@ def prepare_output_dir(out_dir: str | os.PathLike[str]) -> Path:
 
 
 def write_file(path: Path, text: str, *, executable: bool = False) -> Path:
-    """Write ``text`` to ``path`` atomically (temp file + rename); ``executable`` sets the x bits."""
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
-            stream.write(text)
-        os.chmod(temp, 0o755 if executable else 0o644)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-    return path
+    """Write ``text`` to ``path`` atomically (see :mod:`jupyter_repro.fsio`); ``executable``: mode 0755."""
+    return write_atomically(path, text, mode=0o755 if executable else 0o644)
 
 
 # --------------------------------------------------------------------------------------------------
 # The registry
 
 
+@dataclass(frozen=True)
+class ExportTarget:
+    """What users are shown of a target before they export: its name, what it writes, its schedule.
+
+    The CLI's help and ``GET export/targets`` (the UI's list) both render this, so a target is
+    described once, by its exporter's own attributes, and a plug-in is described like a built-in.
+    """
+
+    name: str
+    description: str
+    default_schedule: str | None
+
+    @classmethod
+    def of(cls, name: str, exporter: Exporter) -> ExportTarget:
+        """The registry's ``name`` (which a plug-in's ``exporter.name`` may not match) and its fields."""
+        description = " ".join(str(exporter.description).split())  # one line, whatever a plug-in wrote
+        schedule = exporter.default_schedule
+        return cls(name, description, None if schedule is None else str(schedule))
+
+    def to_dict(self) -> dict[str, str | None]:
+        """The JSON form of ``GET export/targets``: ``{"name", "description", "default_schedule"}``."""
+        return {"name": self.name, "description": self.description, "default_schedule": self.default_schedule}
+
+
 def exporter_names() -> list[str]:
-    """Every known target: the built-ins, then those registered through entry points."""
-    names = list(BUILTIN_EXPORTERS)
-    names += sorted({ep.name for ep in _entry_points()} - set(names))
-    return names
+    """Every known target's name, sorted: the built-ins and those registered through entry points.
+
+    Only names: no plug-in is imported, so this is cheap enough to validate a request with. One order
+    (by name) everywhere, so the CLI's help, the REST API and the UI list targets alike.
+    """
+    return sorted(set(BUILTIN_EXPORTERS) | {ep.name for ep in _entry_points()})
+
+
+def export_targets() -> list[ExportTarget]:
+    """Every target that loads, sorted by name, with the description and default schedule it carries.
+
+    Each exporter is loaded (plug-ins are imported). A plug-in that fails to load is left out rather
+    than raised: one broken package must not hide every other target from ``--help`` and the UI;
+    asking for it by name (:func:`get_exporter`) reports why it is broken.
+    """
+    targets = []
+    for name in exporter_names():
+        try:
+            exporter = get_exporter(name)
+        except ExportError:
+            continue
+        targets.append(ExportTarget.of(name, exporter))
+    return targets
 
 
 def get_exporter(name: str) -> Exporter:
@@ -318,7 +355,15 @@ def _entry_points() -> list[Any]:
 
 
 def _as_exporter(name: str, loaded: Any) -> Exporter:
-    candidate = loaded() if isinstance(loaded, type) else loaded
+    """``loaded`` (an exporter, or a class that builds one) checked against the protocol.
+
+    A plug-in class that cannot be built is the plug-in's fault, not a bug of ours: an ExportError
+    (exit 2, one line), like a plug-in that fails to import.
+    """
+    try:
+        candidate = loaded() if isinstance(loaded, type) else loaded
+    except Exception as error:
+        raise ExportError(f"export target {name!r} failed to load: {error}") from error
     if not isinstance(candidate, Exporter):
         raise ExportError(
             f"export target {name!r} is not an exporter",

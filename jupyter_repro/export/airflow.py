@@ -26,6 +26,9 @@ _TEMPLATES = {
 
 
 class AirflowExporter:
+    """The ``airflow`` target; its ``description`` and ``default_schedule`` are what the CLI's help and
+    ``GET export/targets`` show, so they are the only place the target is described."""
+
     name = "airflow"
     description = "an Airflow DAG: one task per step, the data interval templated into the parameters"
     default_schedule: str | None = "@daily"

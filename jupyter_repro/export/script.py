@@ -1,15 +1,18 @@
 """``--to script``: a standalone executable that runs the pipeline, for any scheduler.
 
 The generated file is a small Python program (standard library, plus croniter when it computes an
-interval from the schedule) run by the interpreter that exported it. It takes the interval from its
-arguments (``--interval START END``), or from the scheduled time (``--at TIME``, default now) and the
-schedule, and runs ``jupyter repro run NB --home HOME -p ...``. The cron target generates the same
+interval from the schedule) run by the interpreter that exported it: the module
+:mod:`jupyter_repro.export.script_template` with the job's values filled in. It takes the interval
+from its arguments (``--interval START END``), or from the scheduled time (``--at TIME``, default now)
+and the schedule, and runs ``jupyter repro run NB --home HOME -p ...``. The cron target generates the same
 program with a lock file and a log file switched on (:func:`render_runner`).
 """
 
 from __future__ import annotations
 
 import pprint
+import re
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -57,9 +60,6 @@ def render_runner(
 ) -> str:
     """The generated program's source."""
     config = runner_config(job, lock_file=lock_file, log_file=log_file)
-    constants = "\n".join(
-        f"{name} = {pprint.pformat(value, width=100, sort_dicts=False)}" for name, value in config.items()
-    )
     interval = job.interval
     if interval is None:
         fills = "The notebook has no interval parameters: each run uses the same parameters."
@@ -92,231 +92,44 @@ def render_runner(
             "Exit: 0 ok, 1 a step failed (after the retries), 2 unusable input, 75 the lock stayed held.",
         ]
     )
-    return f"#!{_shebang(job.command[0])}\n{docstring(doc)}\n{RUNTIME.replace('# __CONFIG__', constants)}"
+    return f"#!{_shebang(job.command[0])}\n{docstring(doc)}\n\n{program_body(config)}"
+
+
+TEMPLATE = "script_template.py"
+_CONFIG_BEGIN = "# --- job configuration: render_runner() replaces this block with the job's values ---\n"
+_CONFIG_END = "# --- end of job configuration ---\n"
+_PLACEHOLDER = re.compile(r"(?P<name>[A-Z][A-Z0-9_]*): .+? = .*")  # NAME: annotation = value
+
+
+def template_source() -> str:
+    """The source text of :mod:`jupyter_repro.export.script_template`, exactly as shipped."""
+    return resources.files("jupyter_repro.export").joinpath(TEMPLATE).read_text(encoding="utf-8")
+
+
+def program_body(config: dict[str, Any]) -> str:
+    """The template from its first import on, its configuration block replaced by ``config``.
+
+    The block becomes one plain ``NAME = literal`` line per value. The names must be the template's
+    placeholders, in their order (a mismatch is a bug in this module, not the user's).
+    """
+    source = template_source()
+    body = source[source.index("from __future__ import annotations\n") :]
+    head, rest = body.split(_CONFIG_BEGIN, 1)
+    block, tail = rest.split(_CONFIG_END, 1)
+    names = []
+    for line in block.splitlines():
+        match = _PLACEHOLDER.fullmatch(line)
+        if match is None:
+            raise RuntimeError(f"{TEMPLATE}: not a configuration placeholder: {line!r}")
+        names.append(match["name"])
+    if names != list(config):
+        raise RuntimeError(f"{TEMPLATE} configures {names}, the exporter {list(config)}")
+    constants = "".join(
+        f"{name} = {pprint.pformat(value, width=100, sort_dicts=False)}\n" for name, value in config.items()
+    )
+    return head + constants + tail
 
 
 def _shebang(interpreter: str) -> str:
     # a shebang cannot quote a path with spaces: fall back to env (the crontab line names the interpreter)
     return interpreter if " " not in interpreter and interpreter.startswith("/") else "/usr/bin/env python3"
-
-
-RUNTIME = r'''
-from __future__ import annotations
-
-import argparse
-import contextlib
-import datetime as dt
-import os
-import shlex
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
-from pathlib import Path
-from typing import TextIO
-
-# __CONFIG__
-
-EXIT_BAD_INPUT = 2
-EXIT_LOCKED = 75  # EX_TEMPFAIL: another run of this job held the lock for too long
-
-
-class JobError(Exception):
-    """Unusable arguments: one line on stderr, exit 2."""
-
-
-class Locked(Exception):
-    """The lock stayed held by another run."""
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
-    try:
-        scheduled, values = interval_values(args)
-    except JobError as error:
-        print(f"{JOB}: error: {error}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    parameters = {**PARAMETERS, **values, **dict(args.parameters or [])}
-    command = [*COMMAND, "run", NOTEBOOK, "--home", HOME]
-    for name, value in parameters.items():
-        command += ["-p", name, value]
-    if args.dry_run:
-        print(shlex.join(command))
-        return 0
-    with open_log(args.log) as log:
-        try:
-            with job_lock(args.lock, args.lock_timeout):
-                code = run_with_retries(command, scheduled, values, args, log)
-        except Locked:
-            note(log, f"another run holds {args.lock} (waited {args.lock_timeout:g} s): not started")
-            code = EXIT_LOCKED
-    if code != 0 and args.log:
-        print(f"{JOB}: run failed with exit code {code}; see {args.log}", file=sys.stderr)
-    return code
-
-
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog=JOB, description=__doc__.splitlines()[0] if __doc__ else None)
-    when = p.add_mutually_exclusive_group()
-    when.add_argument(
-        "--at",
-        metavar="TIME",
-        help="the time this run was scheduled for (ISO 8601, local time unless an offset is given; "
-        "default: now); the interval is the schedule's period that ended then",
-    )
-    when.add_argument(
-        "--interval", nargs=2, metavar=("START", "END"), help="run this interval (backfills, reruns)"
-    )
-    p.add_argument(
-        "-p",
-        "--parameter",
-        nargs=2,
-        action="append",
-        dest="parameters",
-        metavar=("NAME", "VALUE"),
-        help="set or override a parameter",
-    )
-    p.add_argument(
-        "--retries", type=int, default=RETRIES, metavar="N", help=f"retries of a failed run ({RETRIES})"
-    )
-    p.add_argument(
-        "--retry-delay", type=float, default=RETRY_DELAY_S, metavar="SECONDS", help="wait between retries"
-    )
-    p.add_argument("--lock", default=LOCK_FILE, metavar="FILE", help="hold this lock file while running")
-    p.add_argument(
-        "--lock-timeout",
-        type=float,
-        default=3600.0,
-        metavar="SECONDS",
-        help="how long to wait for a lock held by an earlier run (default 3600)",
-    )
-    p.add_argument("--log", default=LOG_FILE, metavar="FILE", help="append the run's output to this file")
-    p.add_argument("--dry-run", action="store_true", help="print the command that would run, and exit")
-    return p
-
-
-def interval_values(args: argparse.Namespace) -> tuple[dt.datetime | None, dict[str, str]]:
-    """The scheduled time and the interval parameters' values (``{}`` when the job has none)."""
-    if INTERVAL is None:
-        if args.at or args.interval:
-            raise JobError("this job has no interval parameters: --at and --interval do not apply")
-        return None, {}
-    if args.interval:
-        start, end = args.interval
-        return None, {INTERVAL["start"]: start, INTERVAL["end"]: end}
-    if SCHEDULE is None:
-        given = {name for name, _ in args.parameters or []}
-        if {INTERVAL["start"], INTERVAL["end"]} <= given:
-            return None, {}
-        raise JobError(
-            f"this job has no schedule: give the interval with --interval START END "
-            f"(it fills {INTERVAL['start']} and {INTERVAL['end']})"
-        )
-    scheduled = parse_time(args.at) if args.at else dt.datetime.now().astimezone()
-    start, end = schedule_interval(SCHEDULE, scheduled)
-    return scheduled, {INTERVAL["start"]: render(start, end=False), INTERVAL["end"]: render(end, end=True)}
-
-
-def parse_time(text: str) -> dt.datetime:
-    try:
-        moment = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise JobError(f"--at: not an ISO 8601 time: {text!r} (e.g. 2026-10-02T00:00)") from None
-    return moment if moment.tzinfo is not None else moment.astimezone()
-
-
-def schedule_interval(schedule: str, scheduled: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
-    """``[start, end)``: the schedule's period that ended at or before ``scheduled``."""
-    from croniter import croniter
-
-    minute = scheduled.replace(second=0, microsecond=0)
-    end = minute if croniter.match(schedule, minute) else croniter(schedule, minute).get_prev(dt.datetime)
-    start = croniter(schedule, end).get_prev(dt.datetime)
-    return start, end
-
-
-def render(moment: dt.datetime, *, end: bool) -> str:
-    if INTERVAL["format"] == "date":
-        if end and INTERVAL["inclusive_end"]:
-            moment -= dt.timedelta(microseconds=1)
-        return moment.date().isoformat()
-    return moment.isoformat()
-
-
-@contextlib.contextmanager
-def open_log(path: str | None) -> Iterator[TextIO]:
-    if path is None:
-        yield sys.stderr
-        return
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a", encoding="utf-8", buffering=1) as stream:
-        yield stream
-
-
-@contextlib.contextmanager
-def job_lock(path: str | None, timeout: float) -> Iterator[None]:
-    """An exclusive ``flock`` on ``path``: released by the kernel even if this process dies."""
-    if path is None:
-        yield
-        return
-    import fcntl
-
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+", encoding="utf-8") as handle:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise Locked from None
-                time.sleep(min(1.0, max(0.05, deadline - time.monotonic())))
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"{os.getpid()}\n")
-        handle.flush()
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def run_with_retries(
-    command: list[str],
-    scheduled: dt.datetime | None,
-    values: dict[str, str],
-    args: argparse.Namespace,
-    log: TextIO,
-) -> int:
-    shown = " ".join(f"{name}={value}" for name, value in values.items()) or "no interval"
-    when = f" (scheduled {scheduled.isoformat()})" if scheduled is not None else ""
-    attempts = max(0, args.retries) + 1
-    code = 1
-    for attempt in range(1, attempts + 1):
-        note(log, f"run {attempt}/{attempts}: {shown}{when}: {shlex.join(command)}")
-        started = time.monotonic()
-        log.flush()
-        to_log = log is not sys.stderr  # without a log file the run's output goes where ours goes
-        code = subprocess.run(
-            command,
-            stdout=log if to_log else None,
-            stderr=subprocess.STDOUT if to_log else None,
-            check=False,
-        ).returncode
-        note(log, f"exit {code} after {time.monotonic() - started:.1f} s")
-        if code in (0, EXIT_BAD_INPUT) or attempt == attempts:
-            break
-        note(log, f"retrying in {args.retry_delay:g} s")
-        time.sleep(args.retry_delay)
-    return code
-
-
-def note(log: TextIO, message: str) -> None:
-    stamp = dt.datetime.now().astimezone().isoformat(timespec="seconds")
-    print(f"[{stamp}] {JOB}: {message}", file=log, flush=True)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
-'''

@@ -81,10 +81,52 @@ def _is_installed(name: str) -> bool:
 # seeding
 
 
+class _NumpyEntropy:
+    """Deterministic stand-in for the OS entropy NumPy draws when a generator is created without a seed.
+
+    ``np.random.default_rng()``, ``Generator(PCG64())``, ``SeedSequence()`` and ``RandomState()``
+    without a seed all end in ``SeedSequence(entropy=None)``, which is the one place that calls
+    ``numpy.random.bit_generator.randbits(pool_bits)`` (a module global of that Cython module, looked
+    up at each call since NumPy 1.17). Replacing that global is the narrowest hook: an explicit seed
+    never reaches it, spawning and pickling are untouched. The n-th unseeded draw after seeding gets
+    bits derived from (seed, n): two generators in one notebook differ, as a user expects, and the
+    same notebook draws the same numbers on every run. ``random.Random`` seeded with a string hashes
+    it with SHA-512, so the bits do not depend on ``PYTHONHASHSEED`` or the platform.
+    """
+
+    def __init__(self) -> None:
+        self.seed = 0
+        self.drawn = 0
+        self.original: Any = None
+
+    def __call__(self, bits: int) -> int:
+        self.drawn += 1
+        return random.Random(f"jupyter-repro:numpy-entropy:{self.seed}:{self.drawn}").getrandbits(bits)
+
+
+def _numpy_entropy() -> _NumpyEntropy:
+    entropy: _NumpyEntropy = _shared("numpy_entropy", _NumpyEntropy)
+    return entropy
+
+
+def _seed_numpy_entropy(seed: int, drawn: int = 0) -> bool:
+    """Make unseeded NumPy generators deterministic from ``seed``; False if this NumPy has no hook."""
+    module = importlib.import_module("numpy.random.bit_generator")
+    current = getattr(module, "randbits", None)
+    if not callable(current):
+        return False  # a NumPy without the hook: its unseeded generators are left alone
+    entropy = _numpy_entropy()
+    entropy.seed, entropy.drawn = seed, drawn
+    if current is not entropy:
+        entropy.original = current
+        setattr(module, "randbits", entropy)  # noqa: B010 (a Cython module's global, untyped)
+    return True
+
+
 def _seed_numpy(module: Any, seed: int) -> None:
-    # only the legacy global RandomState can be seeded: np.random.default_rng() without a seed draws
-    # fresh OS entropy by design and stays nondeterministic whatever we do here
-    module.random.seed(seed % 2**32)
+    module.random.seed(seed % 2**32)  # the legacy global RandomState (np.random.rand and friends)
+    with contextlib.suppress(Exception):  # seeding the legacy state must not depend on the hook
+        _seed_numpy_entropy(seed)  # np.random.default_rng() and other generators made without a seed
 
 
 def _seed_torch(module: Any, seed: int) -> None:
@@ -170,7 +212,9 @@ def _import_seeder() -> _SeedOnImport:
 def seed_everything(seed: int) -> list[str]:
     """Seed ``random``, NumPy, torch and TensorFlow; return the libraries seeded or to be seeded.
 
-    Libraries already imported are seeded now; installed ones not yet imported are seeded right after
+    NumPy's legacy global state is seeded, and generators made without a seed (``default_rng()``) get
+    successive seeds derived from ``seed`` (:class:`_NumpyEntropy`). Libraries already imported are
+    seeded now; installed ones not yet imported are seeded right after
     the user's code first imports them; missing ones are skipped. ``PYTHONHASHSEED`` cannot be set from
     inside a running interpreter: the runner puts it in the kernel's environment.
     """
@@ -263,6 +307,9 @@ def open_access(mode: Any, flags: Any) -> tuple[bool, bool]:
     return True, False
 
 
+_RECORDED_EVENTS = frozenset({"open", "urllib.Request", "http.client.connect"})
+
+
 class FileRecorder:
     """Records the absolute paths of files opened for reading and for writing while active.
 
@@ -272,6 +319,10 @@ class FileRecorder:
     runs on every audited event of the process: it returns at once unless recording an ``open``, and it
     never raises, because an exception in an audit hook would surface in the user's ``open()``.
     Files opened by C code directly (e.g. a C library's ``fopen``) are not seen.
+
+    Network reads are recorded too (``network``): the URL of every ``urllib`` request, and the
+    ``host:port`` of every ``http.client`` connection (what ``requests``/``urllib3`` use), so verify can
+    name the data a step fetched that no hash pins.
     """
 
     def __init__(self) -> None:
@@ -279,6 +330,7 @@ class FileRecorder:
         self.installed = False
         self._reads: set[str] = set()
         self._writes: set[str] = set()
+        self._network: set[str] = set()
         self._ignored: tuple[str, ...] = _abs_dirs(default_ignored_dirs())
 
     def install(self) -> None:
@@ -295,6 +347,7 @@ class FileRecorder:
         """Forget what was recorded and start recording."""
         self._reads = set()
         self._writes = set()
+        self._network = set()
         self.active = True
 
     def stop(self) -> None:
@@ -308,11 +361,12 @@ class FileRecorder:
         listed in ``writes`` only. Files that no longer exist (temporary files) are dropped.
         """
         self.active = False
-        reads, writes = self._reads, self._writes
-        self._reads, self._writes = set(), set()
+        reads, writes, network = self._reads, self._writes, self._network
+        self._reads, self._writes, self._network = set(), set(), set()
         return {
             "reads": sorted(path for path in reads if os.path.isfile(path)),
             "writes": sorted(path for path in writes if os.path.isfile(path)),
+            "network": sorted(network),
         }
 
     def is_ignored(self, path: str) -> bool:
@@ -320,10 +374,15 @@ class FileRecorder:
         return (path + os.sep).startswith(self._ignored) or "__pycache__" in path
 
     def _hook(self, event: str, args: tuple[Any, ...]) -> None:
-        if event != "open" or not self.active:
+        if not self.active or event not in _RECORDED_EVENTS:
             return
         with contextlib.suppress(Exception):
-            self.record(*args)
+            if event == "open":
+                self.record(*args)
+            elif event == "urllib.Request":
+                self._network.add(str(args[0]))
+            else:  # http.client.connect(self, host, port)
+                self._network.add(f"{args[1]}:{args[2]}")
 
     def record(self, file: Any, mode: Any = None, flags: Any = 0) -> None:
         """Record one ``open`` event's arguments (public so tests can feed events directly)."""
@@ -617,6 +676,10 @@ def load_inputs(manifest: dict[str, Any], namespace: dict[str, Any]) -> list[str
 # the prelude and epilogue cells
 
 
+# The kernel's own atomic writes (here and in _write_one), not jupyter_repro.fsio's: this module runs in
+# the user's kernel, possibly an isolated environment without jupyter-repro, and is injected as source
+# text, so it cannot import anything from the package. Same scheme, without the fsync: a unique mkstemp
+# name in the target's folder, then os.replace; the temporary file is removed on any failure.
 def _write_json_atomic(path: str, value: Any) -> None:
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
@@ -646,6 +709,11 @@ def capture_rng_state() -> dict[str, Any]:
     if numpy is not None:
         with contextlib.suppress(Exception):
             state["numpy"] = numpy.random.get_state()
+    bit_generator = sys.modules.get("numpy.random.bit_generator")
+    entropy = _numpy_entropy()
+    if bit_generator is not None and getattr(bit_generator, "randbits", None) is entropy:
+        # how many unseeded generators were made so far: the next one of a later step depends on it
+        state["numpy_entropy"] = (entropy.seed, entropy.drawn)
     return state
 
 
@@ -660,6 +728,10 @@ def restore_rng_state(state: dict[str, Any]) -> None:
         with contextlib.suppress(Exception):
             numpy = importlib.import_module("numpy")  # seeding-on-import runs first; this overrides it
             numpy.random.set_state(state["numpy"])
+    if "numpy_entropy" in state:
+        with contextlib.suppress(Exception):
+            seed, drawn = state["numpy_entropy"]
+            _seed_numpy_entropy(int(seed), int(drawn))
 
 
 def run_prelude(namespace: dict[str, Any], config: dict[str, Any]) -> None:
@@ -698,6 +770,7 @@ def run_epilogue(namespace: dict[str, Any], config: dict[str, Any]) -> None:
         "version": FORMAT_VERSION,
         "reads": files["reads"],
         "writes": files["writes"],
+        "network": files["network"],
         "outputs": None,
         "error": None,
         "seed": state.get("seed"),

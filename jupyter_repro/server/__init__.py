@@ -3,6 +3,11 @@
 Loading the extension creates the two configurable objects the handlers use and stores them in the
 tornado settings (as jupyterlab-git does): :class:`~jupyter_repro.server.config.JupyterRepro`
 (``c.JupyterRepro.*``) and :class:`~jupyter_repro.server.jobs.JobManager` (``c.JobManager.*``).
+
+The package's modules, from the request inwards: ``handlers`` (thin HTTP verbs and the one error
+mapper), ``paths`` (contents paths to real paths), ``runs`` (the ledger as this server may show it),
+``argv`` (every CLI command line), ``jobs`` and ``exports`` (CLI subprocesses), ``kernels`` (the live-
+kernel snapshot client), ``config`` (settings). ``docs/architecture.md`` places them in the whole.
 """
 
 from __future__ import annotations

@@ -1,11 +1,15 @@
 """HTTP handlers: thin, authenticated, authorized, JSON in and out.
 
 Every handler derives from :class:`BaseReproHandler`, which maps a :class:`ReproError` to a JSON error
-with the error's HTTP status in one place; domain code never raises HTTP errors itself. Handlers parse
-and validate the request, resolve contents paths (:mod:`jupyter_repro.server.paths`), and hand the work
-to the library (in a worker thread: the ledger and the static analysis block), to the
-:class:`~jupyter_repro.server.jobs.JobManager` (runs and verifies, as subprocesses), or to a live kernel
-through the server's kernel manager (snapshots). The routes are documented in ``docs/rest-api.md``.
+with the error's HTTP status in one place; domain code never raises HTTP errors itself. A handler is a
+thin verb: it parses and validates the request, resolves contents paths
+(:mod:`jupyter_repro.server.paths`), and hands the work to the library (in a worker thread: the ledger,
+the static analysis and the export registry block; ledger reads go through
+:class:`~jupyter_repro.server.runs.ServedRuns`, which hides other servers' runs), to the
+:class:`~jupyter_repro.server.jobs.JobManager` (runs and verifies, as subprocesses), to
+:mod:`jupyter_repro.server.exports` (exports, as a short subprocess) or to
+:mod:`jupyter_repro.server.kernels` (snapshots of a live kernel). Command lines are built in
+:mod:`jupyter_repro.server.argv` only. The routes are documented in ``docs/rest-api.md``.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path, PurePosixPath
 from types import TracebackType
 from typing import Any, TypeVar, cast
@@ -24,18 +28,20 @@ from jupyter_server.base.handlers import APIHandler, JupyterHandler
 from jupyter_server.utils import url_path_join
 
 from jupyter_repro._version import __version__
-from jupyter_repro.env import CAPTURE_MARKER, CAPTURE_SCRIPT
-from jupyter_repro.errors import EnvironmentCaptureError, ExportError, ReproError, RunNotFoundError
+from jupyter_repro.errors import ReproError
 from jupyter_repro.params import parse_cli_value
+from jupyter_repro.server.argv import KINDS, ExportRequest, JobRequest
 from jupyter_repro.server.config import JupyterRepro
-from jupyter_repro.server.jobs import KINDS, JobManager, JobRequest, run_command
+from jupyter_repro.server.exports import run_export
+from jupyter_repro.server.jobs import JobManager
+from jupyter_repro.server.kernels import snapshot_kernel
 from jupyter_repro.server.paths import contents_path, resolve_inside, resolve_notebook
+from jupyter_repro.server.runs import ServedRuns
 
 AUTH_RESOURCE = "jupyter_repro"
 SETTINGS_KEY = "jupyter_repro"  # the JupyterRepro settings in the tornado settings
 JOBS_KEY = "jupyter_repro_jobs"  # the JobManager in the tornado settings
 API_PATH = "jupyter-repro/api"
-EXPORT_TARGETS = ("airflow", "cron", "script")
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 1000
 
@@ -55,24 +61,6 @@ class BodyTooLargeError(ReproError):
     """The request body exceeds ``JupyterRepro.max_body_size``."""
 
     http_status = 413
-
-
-class KernelNotFoundError(ReproError):
-    """No running kernel has the given id."""
-
-    http_status = 404
-
-
-class KernelTimeoutError(EnvironmentCaptureError):
-    """The live kernel did not answer in time (usually: it is busy running a cell)."""
-
-    http_status = 504
-
-
-class CommandFailedError(ReproError):
-    """A jupyter-repro subprocess ended in a way that is not the user's fault (a bug or a crash)."""
-
-    http_status = 500
 
 
 class BaseReproHandler(APIHandler):
@@ -179,6 +167,10 @@ class BaseReproHandler(APIHandler):
         """A real path as a contents path, when it lies under the server root."""
         return contents_path(self.root_dir, real) if real else None
 
+    def served_runs(self, notebook: Path | None) -> ServedRuns:
+        """The ledger of ``notebook``'s repro home as this server may show it (blocks: call in a thread)."""
+        return ServedRuns(self.home_for(notebook), self.root_dir)
+
 
 # --- field validation -----------------------------------------------------------------------------
 
@@ -280,7 +272,7 @@ class StepsHandler(BaseReproHandler):
     @tornado.web.authenticated
     @authorized
     async def get(self) -> None:
-        from jupyter_repro.pipeline import load_pipeline
+        from jupyter_repro.notebook import load_pipeline
 
         path, notebook = self.query_notebook(required=True)
         assert notebook is not None
@@ -298,7 +290,7 @@ class RunsHandler(BaseReproHandler):
     async def get(self) -> None:
         _path, notebook = self.query_notebook(required=False)
         limit = self._limit()
-        runs = await asyncio.to_thread(self._list_runs, notebook, limit)
+        runs = await asyncio.to_thread(lambda: self.served_runs(notebook).list_runs(notebook, limit))
         self.write_json({"runs": runs})
 
     def _limit(self) -> int:
@@ -312,16 +304,6 @@ class RunsHandler(BaseReproHandler):
         if not 1 <= limit <= MAX_LIMIT:
             raise RequestError(f"the query argument 'limit' must be between 1 and {MAX_LIMIT}")
         return limit
-
-    def _list_runs(self, notebook: Path | None, limit: int) -> list[dict[str, Any]]:
-        from jupyter_repro.ledger import Ledger
-
-        with Ledger.open(self.home_for(notebook)) as ledger:
-            runs = ledger.list_runs(notebook, limit=limit if notebook is not None else limit * 10)
-        # a repro home shared between servers (c.JupyterRepro.repro_home) may hold other users'
-        # runs: only runs of notebooks under this server's root are shown
-        visible = [run for run in runs if self.shown_path(run.notebook) is not None]
-        return [{**run.summary(), "path": self.shown_path(run.notebook)} for run in visible[:limit]]
 
     @tornado.web.authenticated
     @authorized_to("execute")
@@ -370,21 +352,8 @@ class RunHandler(BaseReproHandler):
     @authorized
     async def get(self, run_id: str) -> None:
         _path, notebook = self.query_notebook(required=False)
-        detail = await asyncio.to_thread(self._detail, notebook, run_id)
+        detail = await asyncio.to_thread(lambda: self.served_runs(notebook).run_detail(run_id))
         self.write_json(detail)
-
-    def _detail(self, notebook: Path | None, run_id: str) -> dict[str, Any]:
-        from jupyter_repro.ledger import Ledger
-
-        with Ledger.open(self.home_for(notebook)) as ledger:
-            detail = ledger.run_detail(run_id)
-        document = detail.to_dict()
-        # the ledger's notebook key is absolute (the document's may be relative to a CLI's cwd)
-        document["path"] = self.shown_path(detail.run.notebook)
-        if document["path"] is None:
-            # another server's notebook in a shared repro home: as if it did not exist
-            raise RunNotFoundError(f"no run '{run_id}' for a notebook under this server's root")
-        return document
 
 
 class ReportHandler(BaseReproHandler):
@@ -412,18 +381,7 @@ class ReportHandler(BaseReproHandler):
 
     async def _report(self, run_id: str) -> Path:
         _path, notebook = self.query_notebook(required=False)
-        return await asyncio.to_thread(self._find, notebook, run_id)
-
-    def _find(self, notebook: Path | None, run_id: str) -> Path:
-        from jupyter_repro.ledger import Ledger
-
-        home = self.home_for(notebook)
-        with Ledger.open(home) as ledger:
-            run = ledger.get_run(run_id)
-        report = home / "runs" / run.run_id / "report.html"
-        if self.shown_path(run.notebook) is None or not report.is_file():
-            raise RunNotFoundError(f"no HTML report for run '{run_id}' (only verifications have one)")
-        return report
+        return await asyncio.to_thread(lambda: self.served_runs(notebook).report(run_id))
 
 
 class JobsHandler(BaseReproHandler):
@@ -432,15 +390,7 @@ class JobsHandler(BaseReproHandler):
     @tornado.web.authenticated
     @authorized
     def get(self) -> None:
-        jobs = []
-        for job in self.job_manager.jobs():
-            summary = job.to_dict()
-            result = summary.pop("result") or {}
-            summary.pop("log")
-            summary["run_id"] = result.get("run_id")
-            summary["verdict"] = result.get("verdict")
-            jobs.append(summary)
-        self.write_json({"jobs": jobs})
+        self.write_json({"jobs": [job.summary() for job in self.job_manager.jobs()]})
 
 
 class JobHandler(BaseReproHandler):
@@ -468,6 +418,22 @@ class SnapshotHandler(BaseReproHandler):
         self.write_json(snapshot)
 
 
+class ExportTargetsHandler(BaseReproHandler):
+    """``GET export/targets``: the export registry (built-ins and plug-ins), for the UI's target list.
+
+    The registry is the only list of targets, so a plug-in exporter installed in the server's
+    environment appears here, is accepted by ``POST export`` and by the CLI's ``--to``, all at once.
+    """
+
+    @tornado.web.authenticated
+    @authorized
+    async def get(self) -> None:
+        from jupyter_repro.export import export_targets
+
+        targets = await asyncio.to_thread(export_targets)  # loading plug-ins imports them
+        self.write_json({"targets": [target.to_dict() for target in targets]})
+
+
 class ExportHandler(BaseReproHandler):
     """``POST export {"path", "target", "schedule", "parameters", "output_dir"}`` -> ``{"files"}``."""
 
@@ -476,13 +442,24 @@ class ExportHandler(BaseReproHandler):
     @tornado.web.authenticated
     @authorized_to("write")
     async def post(self) -> None:
+        from jupyter_repro.export import exporter_names
+
         body = self.json_body(self.FIELDS)
+        request = self._export_request(body, await asyncio.to_thread(exporter_names))
+        timeout_s = self.repro_settings.export_timeout
+        files = await run_export(self.job_manager.command, request, timeout_s=timeout_s)
+        self.write_json(
+            {
+                "files": [self.shown_path(str(file)) or str(file) for file in files],
+                "output_dir": self.shown_path(str(request.output_dir)),
+            }
+        )
+
+    def _export_request(self, body: Mapping[str, Any], targets: Sequence[str]) -> ExportRequest:
         path = field(body, "path", str, _REQUIRED)
         target = field(body, "target", str, _REQUIRED)
-        if target not in EXPORT_TARGETS:
-            raise RequestError(
-                f"the field 'target' must be one of {', '.join(EXPORT_TARGETS)}, not {target!r}"
-            )
+        if target not in targets:
+            raise RequestError(f"the field 'target' must be one of {', '.join(targets)}, not {target!r}")
         schedule = field(body, "schedule", str)
         if schedule is not None and (not schedule.strip() or schedule.startswith("-")):
             raise RequestError(f"the field 'schedule' is not a schedule: {schedule!r}")
@@ -493,138 +470,15 @@ class ExportHandler(BaseReproHandler):
         output_dir = resolve_inside(self.root_dir, output_path)
         if output_dir.exists() and not output_dir.is_dir():
             raise RequestError("the field 'output_dir' names a file, not a folder", path=output_path)
-
-        argv = [*self.job_manager.command, "export", str(notebook), "--to", target, "-o", str(output_dir)]
-        argv.append("--json")
-        if schedule is not None:
-            argv += ["--schedule", schedule]
-        for name, text in parameters.items():
-            argv += ["-p", name, text]
-        if self.repro_home is not None:
-            argv += ["--home", self.repro_home]
-        timeout_s = self.repro_settings.export_timeout
-        try:
-            completed = await run_command(argv, cwd=notebook.parent, timeout_s=timeout_s)
-        except asyncio.TimeoutError:
-            raise CommandFailedError(f"the export did not finish within {timeout_s:g} s", path=path) from None
-        if completed.exit_code != 0:
-            message = completed.last_error_line() or f"the export exited with code {completed.exit_code}"
-            if completed.exit_code == 2:
-                raise ExportError(message, path=path)
-            raise CommandFailedError(message, path=path)
-        files = _exported_files(completed.stdout, output_dir)
-        self.write_json(
-            {
-                "files": [self.shown_path(str(file)) or str(file) for file in files],
-                "output_dir": self.shown_path(str(output_dir)),
-            }
+        return ExportRequest(
+            notebook=notebook,
+            path=path,
+            target=target,
+            output_dir=output_dir,
+            schedule=schedule,
+            parameters=parameters,
+            home=self.repro_home,
         )
-
-
-def _exported_files(stdout: str, output_dir: Path) -> list[Path]:
-    """The files the export wrote, from its ``--json`` document ``{"files": [...]}``."""
-    try:
-        document = json.loads(stdout)
-    except ValueError:
-        document = None
-    if not isinstance(document, dict) or not isinstance(document.get("files"), list):
-        raise CommandFailedError("the export did not print its list of files as JSON")
-    return [output_dir / str(name) for name in document["files"]]
-
-
-# --- live-kernel snapshot -------------------------------------------------------------------------
-
-# The capture script runs in a fresh namespace, so none of its names land in the user's variables.
-LIVE_CAPTURE_CODE = (
-    f"__import__('builtins').exec({CAPTURE_SCRIPT!r}, {{'__name__': '__jupyter_repro_capture__'}})"
-)
-
-
-async def snapshot_kernel(kernel_manager: Any, kernel_id: str, *, timeout_s: float) -> dict[str, Any]:
-    """Run :data:`~jupyter_repro.env.CAPTURE_SCRIPT` in live kernel ``kernel_id`` and return its facts.
-
-    The code runs through a client of the server's own kernel manager (``store_history=False``, no
-    stdin, ``stop_on_error=False`` so a failure never aborts the user's queued cells), and the answer
-    is the environment document of ``jupyter repro env --json`` plus the kernel's id.
-    """
-    from jupyter_repro.records import EnvironmentSnapshot
-
-    if kernel_id not in kernel_manager:  # get_kernel itself raises an HTTP error, not a domain error
-        raise KernelNotFoundError(f"no running kernel with id '{kernel_id}'")
-    manager = kernel_manager.get_kernel(kernel_id)
-    spec = getattr(manager, "kernel_spec", None)
-    language = str(getattr(spec, "language", "python") or "python").lower()
-    if language != "python":
-        raise EnvironmentCaptureError(f"kernel '{kernel_id}' runs {language}, not Python")
-    stdout = await _execute_in_kernel(manager, kernel_id, LIVE_CAPTURE_CODE, timeout_s)
-    lines = [line for line in stdout.splitlines() if line.startswith(CAPTURE_MARKER)]
-    if not lines:
-        raise EnvironmentCaptureError(f"kernel '{kernel_id}' did not report its environment")
-    facts = json.loads(lines[-1][len(CAPTURE_MARKER) :])
-    kernelspec = {
-        "name": getattr(manager, "kernel_name", None),
-        "display_name": getattr(spec, "display_name", None),
-        "language": language,
-    }
-    try:
-        snapshot = EnvironmentSnapshot.from_dict({**facts, "kernelspec": kernelspec})
-    except (KeyError, TypeError, ValueError, AttributeError) as error:
-        raise EnvironmentCaptureError(f"unexpected environment report from the kernel ({error})") from None
-    document = snapshot.to_dict(include_lock_text=False)
-    document.pop("lock", None)
-    document.pop("lock_error", None)
-    return {"kernel_id": kernel_id, **document}
-
-
-async def _execute_in_kernel(manager: Any, kernel_id: str, code: str, timeout_s: float) -> str:
-    """Execute ``code`` in the kernel and return what it printed on stdout.
-
-    The client gets its own session (same key): ``manager.client()`` would share the manager's session
-    and so its socket identity, and the kernel would then route replies to only one of two clients.
-    """
-    from jupyter_client.session import Session
-
-    session = Session(key=manager.session.key, signature_scheme=manager.session.signature_scheme)
-    client = manager.client(session=session)
-    client.start_channels()
-    chunks: list[str] = []
-    errors: list[str] = []
-
-    def on_output(message: dict[str, Any]) -> None:
-        kind, content = message["header"]["msg_type"], message["content"]
-        if kind == "stream" and content.get("name") == "stdout":
-            chunks.append(content.get("text", ""))
-        elif kind == "error":
-            errors.append(f"{content.get('ename')}: {content.get('evalue')}")
-
-    busy_hint = "the kernel may be busy running a cell; try again when it is idle"
-    try:
-        try:
-            await client.wait_for_ready(timeout=timeout_s)
-        except RuntimeError:
-            raise KernelTimeoutError(
-                f"kernel '{kernel_id}' did not answer within {timeout_s:g} s", hint=busy_hint
-            ) from None
-        try:
-            reply = await client.execute_interactive(
-                code,
-                silent=False,
-                store_history=False,
-                allow_stdin=False,
-                stop_on_error=False,
-                timeout=timeout_s,
-                output_hook=on_output,
-            )
-        except TimeoutError:
-            raise KernelTimeoutError(
-                f"kernel '{kernel_id}' did not finish the snapshot within {timeout_s:g} s", hint=busy_hint
-            ) from None
-    finally:
-        client.stop_channels()
-    if reply["content"].get("status") != "ok":
-        detail = errors[-1] if errors else str(reply["content"].get("evalue") or "unknown error")
-        raise EnvironmentCaptureError(f"the snapshot code failed in kernel '{kernel_id}': {detail}")
-    return "".join(chunks)
 
 
 # (pattern relative to /jupyter-repro/api/, handler); tests enumerate this table to check auth.
@@ -637,5 +491,6 @@ ROUTES: list[tuple[str, type[BaseReproHandler]]] = [
     ("jobs", JobsHandler),
     (r"jobs/(?P<job_id>[^/]+)", JobHandler),
     ("snapshot", SnapshotHandler),
+    ("export/targets", ExportTargetsHandler),
     ("export", ExportHandler),
 ]

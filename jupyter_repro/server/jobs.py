@@ -1,11 +1,11 @@
 """Background jobs: ``jupyter repro run|verify`` as subprocesses, watched from the server's event loop.
 
-A job runs the real CLI (``python -m jupyter_repro.cli KIND NB --json --progress-jsonl ...``) with the
-notebook's folder as working directory, so user code, papermill and kernels never run inside the
-server's process and a crash there cannot take the server down. Its stderr is read line by line without
-blocking the event loop: JSON lines are progress events, anything else is kept as the job's log (its
-last line is the error message of a failed job). Its stdout is the CLI's ``--json`` document, which
-becomes the job's result.
+A job runs the real CLI (``python -m jupyter_repro.cli KIND NB --json --progress-jsonl ...``, built by
+:func:`~jupyter_repro.server.argv.job_argv`) with the notebook's folder as working directory, so user
+code, papermill and kernels never run inside the server's process and a crash there cannot take the
+server down. Its stderr is read line by line without blocking the event loop: JSON lines are progress
+events, anything else is kept as the job's log (its last line is the error message of a failed job).
+Its stdout is the CLI's ``--json`` document, which becomes the job's result.
 
 Jobs live in memory: at most one active (queued or running) job per notebook, at most
 ``max_concurrent_jobs`` running at once (the others wait as ``queued``), and a bounded history of
@@ -28,20 +28,19 @@ import weakref
 from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from traitlets import Float, Integer, List, TraitError, Unicode, validate
 from traitlets.config import LoggingConfigurable
 
 from jupyter_repro.errors import ReproError
+from jupyter_repro.server.argv import JobRequest, job_argv
 
 QUEUED = "queued"
 RUNNING = "running"
 DONE = "done"
 ERROR = "error"
 ACTIVE_STATES = frozenset({QUEUED, RUNNING})
-KINDS = ("run", "verify")
 # Step statuses after which a step counts as finished in the progress summary.
 FINISHED_STEP_STATUSES = frozenset({"executed", "cached", "failed", "skipped"})
 LOG_TAIL_LINES = 20
@@ -53,35 +52,6 @@ class JobNotFoundError(ReproError):
     """A job id the server does not know (never created, or dropped from the bounded history)."""
 
     http_status = 404
-
-
-@dataclass(frozen=True)
-class JobRequest:
-    """What to run: validated by the handler, turned into a command line by :meth:`JobManager.argv`."""
-
-    kind: str
-    notebook: Path
-    path: str
-    parameters: Mapping[str, str] = field(default_factory=dict)
-    no_cache: bool = False
-    step: str | None = None
-    runs: int | None = None
-    isolated: bool = False
-    timeout: float | None = None
-    home: str | None = None
-
-    def describe(self) -> dict[str, Any]:
-        """The request as shown in the job's JSON (contents path only, never the real path)."""
-        shown: dict[str, Any] = {"parameters": dict(self.parameters), "no_cache": self.no_cache}
-        if self.step is not None:
-            shown["step"] = self.step
-        if self.runs is not None:
-            shown["runs"] = self.runs
-        if self.isolated:
-            shown["isolated"] = True
-        if self.timeout is not None:
-            shown["timeout"] = self.timeout
-        return shown
 
 
 @dataclass
@@ -135,6 +105,16 @@ class Job:
             "started_at": self.started_at,
             "finished_at": self.finished_at,
         }
+
+    def summary(self) -> dict[str, Any]:
+        """The job as ``GET jobs`` lists it: without ``result`` and ``log``, with the result's run id
+        and verdict (a list of many jobs should not carry every job's full result)."""
+        summary = self.to_dict()
+        result = summary.pop("result") or {}
+        summary.pop("log")
+        summary["run_id"] = result.get("run_id")
+        summary["verdict"] = result.get("verdict")
+        return summary
 
     # --- progress events ---
 
@@ -233,24 +213,8 @@ class JobManager(LoggingConfigurable):
         return list(reversed(self._jobs.values()))
 
     def argv(self, request: JobRequest) -> list[str]:
-        """The CLI command line for a request (the notebook as an absolute path, never an option)."""
-        argv = [*self.command, request.kind, str(request.notebook), "--json", "--progress-jsonl"]
-        for name, value in request.parameters.items():
-            argv += ["-p", name, value]
-        if request.no_cache:
-            argv.append("--no-cache")
-        timeout = request.timeout if request.timeout is not None else self.default_timeout
-        if timeout is not None:
-            argv += ["--timeout", repr(float(timeout))]
-        if request.step is not None:
-            argv += ["--step", request.step]
-        if request.runs is not None:
-            argv += ["--runs", str(request.runs)]
-        if request.isolated:
-            argv.append("--isolated")
-        if request.home is not None:
-            argv += ["--home", request.home]
-        return argv
+        """The CLI command line for a request, with this manager's command and default timeout."""
+        return job_argv(self.command, request, default_timeout=self.default_timeout)
 
     async def wait(self, job_id: str, timeout: float | None = None) -> Job:
         """Wait until a job has finished (for tests and scripts); returns the job."""

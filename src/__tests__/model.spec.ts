@@ -2,6 +2,7 @@ import { ReproModel, IJobRun } from '../model';
 import {
   IEnvironment,
   IExportRequest,
+  IExportTargetList,
   IJob,
   IJobCreated,
   IReproAPI,
@@ -10,7 +11,7 @@ import {
   IRunRequest,
   IRunResult,
   IStepsInfo
-} from '../tokens';
+} from '../core/api';
 
 const RESULT: IRunResult = {
   run_id: 'r1',
@@ -116,6 +117,17 @@ class FakeAPI implements IReproAPI {
     this.calls.push(`snapshot ${kernelId}`);
     return this.snapshotAnswer;
   }
+  exportTargets() {
+    this.calls.push('export targets');
+    return this.targetsAnswer();
+  }
+  targetsAnswer = (): Promise<IExportTargetList> =>
+    Promise.resolve({
+      targets: [
+        { name: 'airflow', description: 'an Airflow DAG', default_schedule: '@daily' },
+        { name: 'script', description: 'a standalone executable', default_schedule: null }
+      ]
+    });
   exportJob(request: IExportRequest) {
     this.calls.push(`export ${request.target}`);
     return Promise.resolve({ files: ['nb-airflow/nb_dag.py'] });
@@ -257,9 +269,37 @@ describe('ReproModel steps and runs', () => {
     expect(m.steps('bad.ipynb')).toEqual({
       path: 'bad.ipynb',
       steps: null,
-      error: 'bad.ipynb: cell 3: cycle'
+      error: 'bad.ipynb: cell 3: cycle',
+      basis: null
     });
     expect(states).toEqual([null, 'bad.ipynb: cell 3: cycle']);
+  });
+
+  it('keeps the basis the analysis describes, and asks once for the same path and basis', async () => {
+    const api = new FakeAPI();
+    const m = model(api);
+    const [a, b] = await Promise.all([
+      m.refreshSteps('nb.ipynb', 'basis-1'),
+      m.refreshSteps('nb.ipynb', 'basis-1')
+    ]);
+    expect(a).toBe(b);
+    expect(api.calls.filter(c => c === 'steps nb.ipynb')).toHaveLength(1);
+    expect(m.steps('nb.ipynb')?.basis).toBe('basis-1');
+    await m.refreshSteps('nb.ipynb', 'basis-2');
+    expect(api.calls.filter(c => c === 'steps nb.ipynb')).toHaveLength(2);
+    expect(m.steps('nb.ipynb')?.basis).toBe('basis-2');
+  });
+
+  it('asks the server for its export targets once, and again after a failure', async () => {
+    const api = new FakeAPI();
+    const m = model(api);
+    const answer = api.targetsAnswer;
+    api.targetsAnswer = () => Promise.reject(new Error('no route'));
+    await expect(m.exportTargets()).rejects.toThrow('no route');
+    api.targetsAnswer = answer;
+    expect((await m.exportTargets()).map(t => t.name)).toEqual(['airflow', 'script']);
+    await m.exportTargets();
+    expect(api.calls.filter(c => c === 'export targets')).toHaveLength(2);
   });
 
   it('caches run details', async () => {

@@ -98,6 +98,7 @@ describe('ReproAPI', () => {
     await api.runs('nb.ipynb', 20);
     await api.run('r 1', 'nb.ipynb');
     await api.snapshot('k1');
+    await api.exportTargets();
     await api.exportJob({
       path: 'nb.ipynb',
       target: 'airflow',
@@ -117,6 +118,7 @@ describe('ReproAPI', () => {
       ['runs?path=nb.ipynb&limit=20', 'GET', null],
       ['runs/r%201?path=nb.ipynb', 'GET', null],
       ['snapshot', 'POST', '{"kernel_id":"k1"}'],
+      ['export/targets', 'GET', null],
       [
         'export',
         'POST',

@@ -2,15 +2,20 @@
  * Step badges: every code cell of a pipeline step shows a small label in its step's colour in the
  * cell header; after a run or verify, the cell's status (cached / executed / matches / differs /
  * failed) next to it, and while a job runs, its step's progress.
+ *
+ * Where a cell sits is the server's answer (`GET steps`, `cells[]`), the one source of truth; the
+ * TypeScript grammar only stands in while no answer describes the current tags (core/placement.ts).
+ * The badge holder says which one it shows in `data-source` (`server` / `offline`).
  */
 import { Cell, ICellModel } from '@jupyterlab/cells';
 import { NotebookPanel } from '@jupyterlab/notebook';
 import { IDisposable } from '@lumino/disposable';
 
-import { badgeStatus, stepColour, textColourOn } from '../format';
-import { IJobRun, ReproModel } from '../model';
-import { cellModels, cellTagsOf } from '../notebook';
-import { hasPipelineTags, ICellPlace, placeCells, stepOrder } from '../tags';
+import { badgeStatus, stepColour, textColourOn } from '../core/format';
+import { IPipelineView } from '../core/placement';
+import { hasPipelineTags, ICellPlace } from '../core/tags';
+import { IJobRun, IStepsState, ReproModel } from '../model';
+import { cellInputsOf, cellModels, pipelineViewOf, savedBasis } from '../notebook';
 
 const BADGES_CLASS = 'jp-repro-badges';
 const HEADER_WITH_BADGES_CLASS = 'jp-repro-has-badges';
@@ -23,7 +28,15 @@ interface IBadge {
   status: { label: string; kind: string } | null;
   step: string | null;
   role: string;
+  source: IPipelineView['source'];
 }
+
+const ROLE_TITLES: Readonly<Record<string, string>> = {
+  skip: 'Exploration cell: not part of the pipeline',
+  setup: 'Setup code shared by every step',
+  parameters: 'Parameters of the pipeline',
+  'injected-parameters': 'Parameter values papermill injected: they override the defaults'
+};
 
 function statusTitle(kind: string): string {
   switch (kind) {
@@ -57,12 +70,17 @@ export class BadgeTracker implements IDisposable {
     notebookModel?.cells.changed.connect(this._onCellsChanged, this);
     this._connectCells();
     model.jobChanged.connect(this._onJobChanged, this);
-    panel.context.pathChanged.connect(this._schedule, this);
+    model.stepsChanged.connect(this._onStepsChanged, this);
+    panel.context.pathChanged.connect(this._onSaved, this);
+    panel.context.fileChanged.connect(this._onSaved, this);
     panel.disposed.connect(() => {
       this.dispose();
     });
     void panel.revealed.then(() => {
       this._schedule();
+    });
+    void panel.context.ready.then(() => {
+      this._onSaved();
     });
     this._schedule();
   }
@@ -77,6 +95,9 @@ export class BadgeTracker implements IDisposable {
     }
     this._isDisposed = true;
     this._model.jobChanged.disconnect(this._onJobChanged, this);
+    this._model.stepsChanged.disconnect(this._onStepsChanged, this);
+    this._panel.context.pathChanged.disconnect(this._onSaved, this);
+    this._panel.context.fileChanged.disconnect(this._onSaved, this);
     this._panel.content.model?.cells.changed.disconnect(this._onCellsChanged, this);
     for (const cell of this._connected) {
       cell.metadataChanged.disconnect(this._schedule, this);
@@ -124,40 +145,73 @@ export class BadgeTracker implements IDisposable {
     }
   };
 
+  private _onStepsChanged = (_: ReproModel, state: IStepsState): void => {
+    if (state.path === this._panel.context.path) {
+      this._schedule();
+    }
+  };
+
+  /** The notebook was opened, saved or renamed: ask the server where its cells sit now. */
+  private _onSaved = (): void => {
+    this._schedule();
+    if (this._isDisposed || !hasPipelineTags(cellInputsOf(this._panel))) {
+      return;
+    }
+    const basis = savedBasis(this._panel);
+    if (basis !== null) {
+      // a failure is kept in the model's state (the panel reports it); the badges fall back offline
+      this._model.refreshSteps(this._panel.context.path, basis).catch(() => undefined);
+    }
+  };
+
   private _badges(): (IBadge | null)[] {
-    const cells = cellTagsOf(this._panel);
+    const cells = cellInputsOf(this._panel);
     if (!hasPipelineTags(cells)) {
       return cells.map(() => null);
     }
-    const places = placeCells(cells);
-    const order = stepOrder(cells);
+    const view = pipelineViewOf(this._panel, this._model);
+    if (view.error !== null) {
+      const error = view.error;
+      const at = error.cell ?? cells.findIndex(cell => cell.type === 'code');
+      return cells.map((_, i) =>
+        i === at
+          ? {
+              label: 'tag error',
+              colour: null,
+              title: error.describe(),
+              status: null,
+              step: null,
+              role: 'error',
+              source: view.source
+            }
+          : null
+      );
+    }
     const job = this._model.lastJob(this._panel.context.path);
     const models = cellModels(this._panel);
-    return places.map((place, i) => this._badge(place, order, job, models[i].id));
+    return view.places.map((place, i) => this._badge(place, view, job, models[i].id));
   }
 
   private _badge(
     place: ICellPlace,
-    order: readonly string[],
+    view: IPipelineView,
     job: IJobRun | null,
     cellId: string
   ): IBadge | null {
-    if (place.role === 'other') {
+    if (place.role === 'text') {
       return null;
     }
     if (place.role !== 'step' || place.step === null) {
+      const inStep =
+        place.role === 'skip' && place.step !== null ? ` (inside step "${place.step}")` : '';
       return {
         label: place.role,
         colour: null,
-        title:
-          place.role === 'skip'
-            ? 'Exploration cell: not part of the pipeline'
-            : place.role === 'setup'
-              ? 'Setup code shared by every step'
-              : 'Parameters of the pipeline',
+        title: `${ROLE_TITLES[place.role] ?? place.role}${inStep}`,
         status: null,
         step: null,
-        role: place.role
+        role: place.role,
+        source: view.source
       };
     }
     const step = place.step;
@@ -177,13 +231,14 @@ export class BadgeTracker implements IDisposable {
     }
     return {
       label: step,
-      colour: stepColour(step, order),
-      title: place.starts
-        ? `Pipeline step "${step}" starts here`
-        : `Part of pipeline step "${step}"`,
+      colour: stepColour(step, view.order),
+      title:
+        (place.starts ? `Pipeline step "${step}" starts here` : `Part of pipeline step "${step}"`) +
+        (place.ignoreOutput ? '; verify does not compare its outputs' : ''),
       status,
       step,
-      role: 'step'
+      role: 'step',
+      source: view.source
     };
   }
 
@@ -232,6 +287,7 @@ export class BadgeTracker implements IDisposable {
       return;
     }
     (holder as HTMLElement).dataset.key = key;
+    (holder as HTMLElement).dataset.source = badge.source;
     const label = document.createElement('span');
     label.className = 'jp-repro-badge';
     label.dataset.role = badge.role;

@@ -6,9 +6,9 @@
 import { Widget } from '@lumino/widgets';
 import { ISignal, Signal } from '@lumino/signaling';
 
-import { stepColour, textColourOn } from '../format';
-import { IPoint, labelText, layoutGraph } from '../graph';
-import { IStepInfo, IStepResult } from '../tokens';
+import { stepColour, textColourOn } from '../core/format';
+import { IPoint, labelText, layoutGraph } from '../core/graph';
+import { IStepInfo, IStepResult } from '../core/api';
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
 

@@ -4,8 +4,8 @@
  */
 import { Cell } from '@jupyterlab/cells';
 
-import { splitUnifiedDiff } from '../compare';
-import { ICellResult } from '../tokens';
+import { splitUnifiedDiff } from '../core/compare';
+import { ICellResult } from '../core/api';
 
 const COMPARE_CLASS = 'jp-repro-compare';
 

@@ -1,24 +1,40 @@
 /**
- * "Export as scheduled job": target (Airflow, cron, script), a schedule (presets or a cron field with
- * a readable preview), parameter values and the output folder; then the files produced.
+ * "Export as scheduled job": the target (one of the server's registry, `GET export/targets`: the
+ * built-ins and any installed plug-in, with their descriptions and default schedules), a schedule
+ * (presets or a cron field with a readable preview), parameter values and the output folder; then
+ * the files produced.
  */
 import { Dialog, showDialog } from '@jupyterlab/apputils';
 import { PathExt } from '@jupyterlab/coreutils';
 import { Widget } from '@lumino/widgets';
 
-import { describeCron, SCHEDULE_PRESETS } from '../cron';
-import { changedParameters, intervalParameters, showValue } from '../params';
-import { ExportTarget, IExportRequest, IExportResult } from '../tokens';
+import { describeCron, SCHEDULE_PRESETS } from '../core/cron';
+import { changedParameters, intervalParameters, showValue } from '../core/params';
+import { IExportRequest, IExportResult, IExportTarget } from '../core/api';
 
-export const TARGETS: readonly { id: ExportTarget; label: string; hint: string }[] = [
-  { id: 'airflow', label: 'Airflow DAG', hint: 'A DAG file with one task per step.' },
-  { id: 'cron', label: 'cron entry', hint: 'A crontab line and the job script it runs.' },
-  { id: 'script', label: 'Python script', hint: 'A plain script: run it from any scheduler.' }
-];
+/** A target's description as a hint: capitalised, with a full stop. */
+export function targetHint(target: IExportTarget): string {
+  const text = target.description.trim();
+  if (text.length === 0) {
+    return '';
+  }
+  const capital = text.charAt(0).toUpperCase() + text.slice(1);
+  return /[.!?]$/.test(capital) ? capital : `${capital}.`;
+}
 
-/** What the dialog needs to know about the notebook. */
+/** The schedule preset that stands for `schedule` (`custom` when none does, `none` for no schedule). */
+export function presetFor(schedule: string | null): string {
+  if (schedule === null) {
+    return 'none';
+  }
+  return SCHEDULE_PRESETS.find(p => p.schedule === schedule)?.id ?? 'custom';
+}
+
+/** What the dialog needs to know about the notebook and the server. */
 export interface IExportDialogOptions {
   path: string;
+  /** The server's export targets (`GET export/targets`), at least one. */
+  targets: readonly IExportTarget[];
   parameters: Record<string, unknown>;
   /** Why the parameters are unknown (the analysis failed), if it did. */
   parametersProblem?: string | null;
@@ -33,8 +49,10 @@ class ExportForm extends Widget implements Dialog.IBodyWidget<IExportRequest | s
     // target
     this._target = document.createElement('select');
     this._target.className = 'jp-mod-styled jp-repro-export-target';
-    for (const target of TARGETS) {
-      this._target.add(new Option(target.label, target.id));
+    for (const target of options.targets) {
+      const option = new Option(target.name, target.name);
+      option.title = targetHint(target);
+      this._target.add(option);
     }
     this._targetHint = document.createElement('p');
     this._targetHint.className = 'jp-repro-hint';
@@ -78,9 +96,11 @@ class ExportForm extends Widget implements Dialog.IBodyWidget<IExportRequest | s
       this._onTargetChanged();
     });
     this._preset.addEventListener('change', () => {
+      this._scheduleEdited = true;
       this._onPresetChanged();
     });
     this._cron.addEventListener('input', () => {
+      this._scheduleEdited = true;
       this._preset.value = 'custom';
       this._updatePreview();
     });
@@ -108,7 +128,7 @@ class ExportForm extends Widget implements Dialog.IBodyWidget<IExportRequest | s
     const parameters = changedParameters(this._options.parameters, fields);
     return {
       path: this._options.path,
-      target: this._target.value as ExportTarget,
+      target: this._target.value,
       schedule,
       parameters,
       output_dir: output
@@ -179,18 +199,25 @@ class ExportForm extends Widget implements Dialog.IBodyWidget<IExportRequest | s
     return preset.schedule;
   }
 
+  private _selectedTarget(): IExportTarget {
+    const targets = this._options.targets;
+    return targets.find(t => t.name === this._target.value) ?? targets[0];
+  }
+
   private _onTargetChanged(): void {
-    const target = TARGETS.find(t => t.id === this._target.value) ?? TARGETS[0];
-    this._targetHint.textContent = target.hint;
+    const target = this._selectedTarget();
+    this._targetHint.textContent = targetHint(target);
     if (!this._outputEdited) {
       const directory = PathExt.dirname(this._options.path);
       const stem = PathExt.basename(this._options.path, PathExt.extname(this._options.path));
-      this._output.value = PathExt.join(directory, `${stem}-${target.id}`);
+      this._output.value = PathExt.join(directory, `${stem}-${target.name}`);
     }
-    if (target.id === 'script' && this._preset.value === 'daily') {
-      this._preset.value = 'none';
-    } else if (target.id !== 'script' && this._preset.value === 'none') {
-      this._preset.value = 'daily';
+    if (!this._scheduleEdited) {
+      // the target's own default, until the user picks a schedule
+      this._preset.value = presetFor(target.default_schedule);
+      if (this._preset.value === 'custom') {
+        this._cron.value = target.default_schedule ?? '';
+      }
     }
     this._onPresetChanged();
   }
@@ -207,8 +234,8 @@ class ExportForm extends Widget implements Dialog.IBodyWidget<IExportRequest | s
     const schedule = this._schedule();
     if (schedule === null) {
       this._preview.textContent =
-        this._target.value === 'script'
-          ? 'No schedule: run the script by hand or from your own scheduler.'
+        this._selectedTarget().default_schedule === null
+          ? 'No schedule: run it by hand or from your own scheduler.'
           : 'No schedule: the job runs only when triggered.';
       this._preview.dataset.state = 'ok';
       return;
@@ -228,6 +255,7 @@ class ExportForm extends Widget implements Dialog.IBodyWidget<IExportRequest | s
   private _preview: HTMLParagraphElement;
   private _output: HTMLInputElement;
   private _outputEdited = false;
+  private _scheduleEdited = false;
   private _parameterInputs = new Map<string, HTMLInputElement>();
 }
 
@@ -275,8 +303,7 @@ export async function showExportResult(
     buttons: [Dialog.okButton({ label: 'Close' })]
   });
   const intro = document.createElement('p');
-  const target = TARGETS.find(t => t.id === request.target)?.label ?? request.target;
-  intro.textContent = `The ${target} job was written to ${result.output_dir ?? request.output_dir ?? 'the output folder'}:`;
+  intro.textContent = `The ${request.target} job was written to ${result.output_dir ?? request.output_dir ?? 'the output folder'}:`;
   const list = document.createElement('ul');
   list.className = 'jp-repro-export-files';
   for (const file of result.files) {

@@ -6,8 +6,8 @@
 import { ISignal, Signal } from '@lumino/signaling';
 import { Widget } from '@lumino/widgets';
 
-import { formatDuration, formatTime, outcomeOf, runDuration } from '../format';
-import { IRunDetail, IRunSummary } from '../tokens';
+import { formatDuration, formatTime, outcomeOf, runDuration } from '../core/format';
+import { IRunDetail, IRunSummary } from '../core/api';
 import { diffTable } from './diffview';
 import { element } from './dom';
 

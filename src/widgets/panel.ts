@@ -1,25 +1,19 @@
 /**
  * The pipeline side panel: for the current notebook, the step graph with the variables on each edge,
- * its parameters and hidden-state warnings (from the server's analysis), the verify job and verdict,
- * and the run history from the ledger.
+ * its parameters and hidden-state warnings (from the server's analysis, worded by the server), the
+ * verify job and verdict, and the run history from the ledger. Nothing here re-derives what the
+ * server computed; only the step colours come from the same placement as the badges.
  */
 import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { LabIcon } from '@jupyterlab/ui-components';
 import { CommandRegistry } from '@lumino/commands';
 import { Panel, Widget } from '@lumino/widgets';
 
+import { ICellResult, IRunSummary, IStepsInfo, IVersionInfo } from '../core/api';
+import { itemAt } from '../core/util';
 import { IJobRun, IRunsState, IStepsState, messageOf, ReproModel } from '../model';
-import { cellIdsOf, cellTagsOf } from '../notebook';
-import { stepOrder } from '../tags';
-import {
-  CommandIDs,
-  ICellResult,
-  IHiddenState,
-  IRunSummary,
-  IStepsInfo,
-  IVersionInfo
-} from '../tokens';
-import { itemAt } from '../util';
+import { cellIdsOf, pipelineViewOf, savedBasis } from '../notebook';
+import { CommandIDs } from '../tokens';
 import { DagView } from './dag';
 import { showComparison } from './diffview';
 import { HistoryView } from './history';
@@ -33,16 +27,11 @@ const PIPELINE_SVG =
 
 export const pipelineIcon = new LabIcon({ name: 'jupyter-repro:pipeline', svgstr: PIPELINE_SVG });
 
-/** One sentence per hidden-state read, as the Python core words them. */
-export function describeHiddenState(read: IHiddenState): string {
-  const where = `Cell ${read.cell} reads '${read.name}'`;
-  if (read.kind === 'later') {
-    return `${where}, which is defined only later, in cell ${String(read.defined_in)}.`;
-  }
-  if (read.kind === 'skipped') {
-    return `${where}, which is defined only in skipped cell ${String(read.defined_in)}.`;
-  }
-  return `${where}, which no cell of the notebook defines.`;
+/** A server sentence as a list item: capitalised, with a full stop. */
+function sentence(text: string): string {
+  const trimmed = text.trim();
+  const capital = trimmed.charAt(0).toUpperCase() + trimmed.slice(1);
+  return /[.!?]$/.test(capital) ? capital : `${capital}.`;
 }
 
 export interface IPipelinePanelOptions {
@@ -132,7 +121,7 @@ export class PipelinePanel extends Panel {
       return;
     }
     const path = notebook.context.path;
-    this._model.refreshSteps(path).catch((reason: unknown) => {
+    this._model.refreshSteps(path, savedBasis(notebook)).catch((reason: unknown) => {
       const message = messageOf(reason);
       if (notify && this._lastAnalysisError !== message) {
         this._notify(`Pipeline analysis of ${path} failed: ${message}`);
@@ -254,8 +243,9 @@ export class PipelinePanel extends Panel {
       return;
     }
     const info = state.steps;
-    const order =
-      this._notebook !== null ? stepOrder(cellTagsOf(this._notebook)) : info.steps.map(s => s.name);
+    // the badges' colours: the same placement (server's when current), else the server's steps
+    const placed = this._notebook !== null ? pipelineViewOf(this._notebook, this._model).order : [];
+    const order = placed.length > 0 ? placed : info.steps.map(s => s.name);
     const job = this._model.lastJob(state.path);
     this._dag.render(info.steps, order, job?.result?.steps ?? []);
     if (info.steps.length === 1 && info.steps[0].name === 'main') {
@@ -286,7 +276,7 @@ export class PipelinePanel extends Panel {
       node.append(table);
     }
     const warnings: string[] = [
-      ...(info.hidden_state ?? []).map(describeHiddenState),
+      ...(info.hidden_state ?? []).map(read => sentence(read.description)),
       ...info.steps
         .filter(s => typeof s.imprecise === 'string' && s.imprecise.length > 0)
         .map(s => `Step ${s.name}: ${String(s.imprecise)}; its inputs are found conservatively.`),

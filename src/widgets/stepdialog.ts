@@ -4,7 +4,7 @@
 import { Dialog, showDialog } from '@jupyterlab/apputils';
 import { Widget } from '@lumino/widgets';
 
-import { newStepNameProblem } from '../tags';
+import { newStepNameProblem } from '../core/tagedit';
 
 class StepNameBody extends Widget implements Dialog.IBodyWidget {
   constructor(options: IStepNameOptions, problem: string | null) {

@@ -5,15 +5,8 @@
  */
 import React, { useEffect, useState } from 'react';
 
-import {
-  afterSteps,
-  FLAG_TAGS,
-  newStepNameProblem,
-  startedStep,
-  withAfter,
-  withFlag,
-  withStep
-} from '../tags';
+import { FLAG_TAGS, newStepNameProblem, withAfter, withFlag, withStep } from '../core/tagedit';
+import { afterSteps, startedStep } from '../core/tags';
 
 /** What the field needs from the notebook around the cell. */
 export interface IPipelineFieldContext {

@@ -6,10 +6,10 @@
 import { ISignal, Signal } from '@lumino/signaling';
 import { Widget } from '@lumino/widgets';
 
-import { describeDifference } from '../compare';
-import { formatDuration } from '../format';
+import { describeDifference } from '../core/compare';
+import { formatDuration } from '../core/format';
 import { IJobRun } from '../model';
-import { ICellResult } from '../tokens';
+import { ICellResult } from '../core/api';
 import { element } from './dom';
 
 const VERDICT_TEXT: Record<string, string> = {

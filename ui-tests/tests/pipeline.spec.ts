@@ -24,8 +24,10 @@ async function openExample(page: IJupyterLabPageFixture, tmpPath: string): Promi
   );
   await page.notebook.openByPath(`${tmpPath}/${NOTEBOOK}`);
   await page.notebook.activate(NOTEBOOK);
-  // the example has step tags: every step cell gets its badge
+  // the example has step tags: every step cell gets its badge, placed by the server's analysis
   await expect(page.locator('.jp-repro-badge[data-step="load"]')).toBeVisible();
+  await expect(page.locator('.jp-repro-badges[data-source="server"]').first()).toBeVisible();
+  await expect(page.locator('.jp-repro-badges[data-source="offline"]')).toHaveCount(0);
 }
 
 /**
@@ -82,8 +84,13 @@ test.describe('jupyter-repro in JupyterLab', () => {
     await expect(page.locator('.jp-Dialog .jp-repro-problem')).toHaveText('');
     await page.locator('.jp-Dialog .jp-mod-accept').click();
 
-    // the cell carries the tag, and both cells of the step show the badge
+    // the cell carries the tag, and both cells of the step show the badge: drawn at once by the
+    // offline grammar (the tag is not saved yet), then by the server's analysis once it is
     const badges = page.locator('.jp-repro-badge[data-step="load"]');
+    await expect(badges).toHaveCount(2);
+    await expect(page.locator('.jp-repro-badges[data-source="offline"]')).toHaveCount(2);
+    await page.notebook.save();
+    await expect(page.locator('.jp-repro-badges[data-source="server"]')).toHaveCount(2);
     await expect(badges).toHaveCount(2);
     const tags = await page.evaluate(() => {
       const widget = window.jupyterapp.shell.currentWidget as any;
@@ -218,7 +225,16 @@ test.describe('jupyter-repro in JupyterLab', () => {
     });
     const dialog = page.locator('.jp-Dialog');
     await expect(dialog.locator('.jp-repro-export-dialog')).toBeVisible();
-    await dialog.locator('.jp-repro-export-target').selectOption('airflow');
+    // the targets are the server's registry, with its descriptions and default schedules
+    const targets = dialog.locator('.jp-repro-export-target');
+    await expect(targets.locator('option')).toHaveText(['airflow', 'cron', 'script']);
+    await targets.selectOption('script');
+    await expect(dialog.locator('.jp-repro-export-preset')).toHaveValue('none');
+    await targets.selectOption('airflow');
+    await expect(dialog.locator('.jp-repro-export-dialog > .jp-repro-hint').first()).toContainText(
+      'Airflow DAG'
+    );
+    await expect(dialog.locator('.jp-repro-export-preset')).toHaveValue('daily');
     await dialog.locator('.jp-repro-export-preset').selectOption('custom');
     await dialog.locator('.jp-repro-export-cron').fill('30 6 * * 1-5');
     await expect(dialog.locator('.jp-repro-cron-preview')).toHaveText(

@@ -1,0 +1,421 @@
+"""Causes of one differing or failing cell, read from its own evidence (pure: no I/O).
+
+A verdict nobody can act on is a bug, so every cell that differs or fails gets at least one cause,
+each with a one-line hint of what to do. The evidence, most telling first:
+
+* the new error's traceback: a missing module, an exception raised inside an installed package (an
+  API a newer version removed), an attribute a library no longer has, a missing data file, a network
+  failure;
+* the comparison itself: formatting-only changes of known library families, the same items in
+  another order (hash ordering), figures rendered at another size;
+* the cell's code: randomness drawn without a seed when the saved outputs were not made under this
+  project's seeding, clocks, timings and object ids, URLs read from the network;
+* what the notebook records: the Python version in ``metadata.language_info``.
+
+When nothing explains a difference, the cause says so and how to find out (``--runs 2``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from jupyter_repro.compare.formatting import explain_formatting, formatting_families
+from jupyter_repro.results import Cause
+
+# -------------------------------------------------------------------------------------------- evidence
+
+
+@dataclass(frozen=True)
+class NotebookEvidence:
+    """What is known about the notebook and the environment the headless run used."""
+
+    packages: Mapping[str, str] = field(default_factory=dict)
+    """Installed distribution -> version, in the kernel's environment."""
+    module_distributions: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    """Top-level module -> the distributions that provide it (``importlib.metadata``)."""
+    python_version: str | None = None
+    """The kernel's Python version."""
+    saved_python_version: str | None = None
+    """The Python version the notebook says its outputs were made with (``language_info.version``)."""
+    seeded: bool = False
+    """The saved outputs were made under this project's seeding (a seed is recorded, or the notebook
+    loads the extension): unseeded randomness then reproduces."""
+    runs: int = 1
+
+
+@dataclass(frozen=True)
+class CellEvidence:
+    """One cell that differs or failed, with what the run and the comparison saw of it."""
+
+    index: int
+    step: str | None
+    source: str
+    error: Mapping[str, Any] | None = None
+    """The new execution's error (``ename``, ``evalue``, ``traceback``) when it raised."""
+    saved_text: str = ""
+    new_text: str = ""
+    formatting: tuple[str, ...] = ()
+    """Formatting-only families the comparison recognised (see :mod:`jupyter_repro.compare`)."""
+    stable_across_runs: bool = False
+    """``--runs N`` ran it N times and every run agreed: the difference is drift, not chance."""
+    network: tuple[str, ...] = ()
+    """What the cell's step read from the network, as the kernel's audit hook saw it."""
+
+
+# ------------------------------------------------------------------------------------------ the rules
+
+
+def cell_causes(cell: CellEvidence, notebook: NotebookEvidence) -> list[Cause]:
+    """Every cause this cell's own evidence supports (possibly none: see :func:`fallback_cause`)."""
+    causes: list[Cause] = []
+    if cell.error is not None:
+        causes.extend(_error_causes(cell, notebook))
+    causes.extend(_formatting_causes(cell, notebook))
+    causes.extend(_order_causes(cell))
+    causes.extend(_code_causes(cell, notebook))
+    return causes
+
+
+def fallback_cause(cell: CellEvidence, notebook: NotebookEvidence) -> Cause:
+    """The cause of a cell nothing else explains: say what is known and how to learn more."""
+    if cell.error is not None:
+        ename, evalue = cell.error.get("ename", ""), _first(cell.error.get("evalue", ""))
+        return Cause(
+            "error",
+            cell.step,
+            f"cell {cell.index} raised {ename}: {evalue}",
+            cell=cell.index,
+            hint="fix the cell, or tag it 'raises-exception' if the error is intended",
+        )
+    if (
+        notebook.saved_python_version
+        and notebook.python_version
+        and _minor(notebook.saved_python_version) != _minor(notebook.python_version)
+    ):
+        return Cause(
+            "environment",
+            cell.step,
+            f"the outputs were saved with Python {notebook.saved_python_version}, this kernel runs "
+            f"Python {notebook.python_version}",
+            cell=cell.index,
+            hint="verify in the Python version the notebook was saved with (verify --isolated uses the lock)",
+        )
+    if cell.stable_across_runs:
+        return Cause(
+            "environment",
+            cell.step,
+            f"cell {cell.index} gives the same outputs in {notebook.runs} headless runs, but not the saved "
+            "ones: they were made by another environment, code or data, and the notebook records nothing "
+            "that tells which",
+            cell=cell.index,
+            hint="re-execute and save the notebook here, or stamp it (verify --stamp) where it reproduces",
+        )
+    return Cause(
+        "nondeterminism",
+        cell.step,
+        f"cell {cell.index} differs and no recorded evidence explains it (no earlier run, no change of "
+        "code, data or packages is known)",
+        cell=cell.index,
+        hint="run verify --runs 2 to tell nondeterminism (differs between runs) from drift",
+    )
+
+
+# ------------------------------------------------------------------------------------------ errors
+
+_NO_MODULE = re.compile(r"No module named '([\w.]+)'")
+_PACKAGE_FRAME = re.compile(r"(?:site|dist)-packages[/\\]([A-Za-z_][\w]*)[/\\.]")
+_MISSING_FILE = re.compile(r"No such file or directory: '([^']+)'")
+_MODULE_ATTRIBUTE = re.compile(r"module '([\w.]+)' has no attribute '(\w+)'")
+_OBJECT_ATTRIBUTE = re.compile(r"'(\w+)' object has no attribute '(\w+)'")
+_NETWORK_ERRORS = frozenset(
+    {
+        "URLError",
+        "HTTPError",
+        "ConnectionError",
+        "ConnectionRefusedError",
+        "ConnectionResetError",
+        "gaierror",
+        "TimeoutError",
+        "SSLError",
+        "ProxyError",
+        "ConnectTimeout",
+        "ReadTimeout",
+        "RemoteDisconnected",
+    }
+)
+_KNOWN_CLASSES = {
+    "DataFrame": "pandas",
+    "Series": "pandas",
+    "Index": "pandas",
+    "DatetimeIndex": "pandas",
+    "Timestamp": "pandas",
+    "ndarray": "numpy",
+    "Figure": "matplotlib",
+    "Axes": "matplotlib",
+    "AxesSubplot": "matplotlib",
+}
+_MODULE_ALIASES = {
+    "sklearn": "scikit-learn",
+    "cv2": "opencv-python",
+    "PIL": "pillow",
+    "yaml": "pyyaml",
+    "bs4": "beautifulsoup4",
+    "skimage": "scikit-image",
+    "dateutil": "python-dateutil",
+    "dotenv": "python-dotenv",
+    "Bio": "biopython",
+    "mpl_toolkits": "matplotlib",
+}
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def _error_causes(cell: CellEvidence, notebook: NotebookEvidence) -> list[Cause]:
+    assert cell.error is not None
+    ename = str(cell.error.get("ename", ""))
+    evalue = _first(str(cell.error.get("evalue", "")))
+    traceback = _ANSI.sub("", "\n".join(str(line) for line in cell.error.get("traceback") or []))
+    missing = _NO_MODULE.search(evalue)
+    if ename in ("ModuleNotFoundError", "ImportError") and missing:
+        return [_missing_module(cell, missing.group(1), notebook)]
+    if ename == "FileNotFoundError" and (path := _MISSING_FILE.search(evalue)):
+        return [
+            Cause(
+                "data",
+                cell.step,
+                f"cell {cell.index} reads {path.group(1)}, which does not exist (paths are relative to the "
+                "notebook's folder)",
+                cell=cell.index,
+                evidence={"path": path.group(1)},
+                hint="restore the data file beside the notebook, or ship it with the notebook",
+            )
+        ]
+    if ename in _NETWORK_ERRORS:
+        urls = _urls(cell)
+        where = f" reading {', '.join(urls)}" if urls else ""
+        return [
+            Cause(
+                "data",
+                cell.step,
+                f"cell {cell.index} failed on the network{where} ({ename}: {evalue}); a network read is "
+                "neither pinned nor hashed",
+                cell=cell.index,
+                evidence={"urls": urls} if urls else {},
+                hint="download the data once into the project and read the local copy",
+            )
+        ]
+    package = _package_of_error(ename, evalue, traceback, notebook)
+    if package is not None:
+        distribution, version = package
+        installed = f" {version}" if version else ""
+        return [
+            Cause(
+                "environment",
+                cell.step,
+                f"cell {cell.index} raised {ename} inside {distribution}{installed} (installed): {evalue}; "
+                f"the notebook was written for another version of {distribution}",
+                cell=cell.index,
+                evidence={"distribution": distribution, "installed": version},
+                hint=f"install the {distribution} version the notebook was written for, or update the code",
+            )
+        ]
+    return []
+
+
+def _missing_module(cell: CellEvidence, module: str, notebook: NotebookEvidence) -> Cause:
+    top = module.split(".")[0]
+    distribution = _MODULE_ALIASES.get(top, top)
+    return Cause(
+        "environment",
+        cell.step,
+        f"cell {cell.index} imports {module}, but no installed distribution provides it "
+        f"(distribution {distribution} is missing from the kernel's environment)",
+        cell=cell.index,
+        evidence={"module": module, "distribution": distribution},
+        hint=f"pip install {distribution} in the kernel's environment",
+    )
+
+
+def _package_of_error(
+    ename: str, evalue: str, traceback: str, notebook: NotebookEvidence
+) -> tuple[str, str | None] | None:
+    """The installed distribution an error comes from: its code raised it, or it lacks an attribute."""
+    module: str | None = None
+    frames = _PACKAGE_FRAME.findall(traceback)
+    if frames:
+        module = frames[0]  # the outermost package frame: the API the cell called
+    elif ename == "AttributeError":
+        if found := _MODULE_ATTRIBUTE.search(evalue):
+            module = found.group(1).split(".")[0]
+        elif found := _OBJECT_ATTRIBUTE.search(evalue):
+            module = _KNOWN_CLASSES.get(found.group(1))
+    if module is None:
+        return None
+    distribution = _distribution_of(module, notebook)
+    return distribution, _version_of(distribution, notebook)
+
+
+def _distribution_of(module: str, notebook: NotebookEvidence) -> str:
+    provided = notebook.module_distributions.get(module)
+    if provided:
+        return str(provided[0])
+    return _MODULE_ALIASES.get(module, module)
+
+
+def _version_of(distribution: str, notebook: NotebookEvidence) -> str | None:
+    wanted = _canonical(distribution)
+    return next((v for name, v in notebook.packages.items() if _canonical(name) == wanted), None)
+
+
+# --------------------------------------------------------------------------------------- formatting
+
+
+def _formatting_causes(cell: CellEvidence, notebook: NotebookEvidence) -> list[Cause]:
+    causes = []
+    for family in cell.formatting:
+        distribution = next((f.library for f in formatting_families() if f.name == family), "")
+        what = explain_formatting(family)
+        version = _version_of(distribution, notebook) if distribution else None
+        installed = f" (installed: {distribution} {version})" if version else ""
+        values = "" if family in ("figure-size", "version-string") else "the values are equal; "
+        causes.append(
+            Cause(
+                "environment",
+                cell.step,
+                f"cell {cell.index}: {values}only the formatting changed: {what}{installed}",
+                cell=cell.index,
+                evidence={"formatting": family, **({"installed": version} if version else {})},
+                hint="re-save the notebook with the installed versions, or verify with the versions it was "
+                "saved with",
+            )
+        )
+    return causes
+
+
+def _order_causes(cell: CellEvidence) -> list[Cause]:
+    """The same items in another order: set or dict iteration order (hash randomisation)."""
+    saved, new = _tokens(cell.saved_text), _tokens(cell.new_text)
+    if not saved or saved == new or sorted(saved) != sorted(new):
+        return []
+    return [
+        Cause(
+            "nondeterminism",
+            cell.step,
+            f"cell {cell.index} shows the same items in another order: set and dict-of-str iteration "
+            "order depends on PYTHONHASHSEED, random in an interactive kernel and fixed here",
+            cell=cell.index,
+            hint="sort the items before printing them",
+        )
+    ]
+
+
+# --------------------------------------------------------------------------------------------- code
+
+_SEEDING = re.compile(
+    r"\b(?:random\.seed|np\.random\.seed|numpy\.random\.seed|torch\.manual_seed|tf\.random\.set_seed|"
+    r"set_random_seed|seed_everything)\s*\(|default_rng\(\s*[^)\s]|%load_ext\s+jupyter_repro"
+)
+_RANDOM_CALLS = re.compile(
+    r"\b(?:random\.(?:random|randint|randrange|choice|choices|shuffle|sample|uniform|gauss|"
+    r"normalvariate|triangular|betavariate|expovariate)|"
+    r"(?:np|numpy)\.random\.(?!(?:seed|default_rng|SeedSequence|Generator|PCG64|RandomState)\b)\w+|"
+    r"torch\.(?:rand|randn|randint|randperm|normal|bernoulli)\w*|uuid\.uuid4|secrets\.\w+|os\.urandom)"
+    r"\s*\(|\b(?:default_rng|RandomState)\(\s*\)"
+)
+"""Calls that draw randomness; a generator made without a seed counts as a draw."""
+_CLOCK_CALLS = re.compile(
+    r"\b(?:time\.(?:time|time_ns|perf_counter|monotonic|process_time|localtime|ctime|strftime)|"
+    r"datetime\.(?:now|today|utcnow)|date\.today|Timestamp\.(?:now|today)|pd\.(?:Timestamp\.now|"
+    r"to_datetime\(\s*['\"]now))\s*\(|%%?time(?:it)?\b"
+)
+_IDENTITY_CALLS = re.compile(r"(?<![\w.])(?:id|hash)\s*\(")
+_URL = re.compile(r"""https?://[^\s'"<>)]+""")
+
+
+def _code_causes(cell: CellEvidence, notebook: NotebookEvidence) -> list[Cause]:
+    causes = []
+    draws = _RANDOM_CALLS.findall(cell.source)
+    if draws and not notebook.seeded and not _SEEDING.search(cell.source):
+        call = re.sub(r"\s*\(.*$", "", draws[0])
+        causes.append(
+            Cause(
+                "nondeterminism",
+                cell.step,
+                f"cell {cell.index} draws random numbers ({call}(...)) with no seed set earlier, and the "
+                "saved outputs were not made under jupyter-repro's seeding",
+                cell=cell.index,
+                evidence={"call": call},
+                hint="set a seed before drawing, or re-run the notebook with the extension loaded, and save",
+            )
+        )
+    clock = _CLOCK_CALLS.search(cell.source)
+    if clock is not None:
+        causes.append(
+            Cause(
+                "nondeterminism",
+                cell.step,
+                f"cell {cell.index} shows a clock or a timing ({clock.group(0).strip().rstrip('(')}), which "
+                "changes on every run",
+                cell=cell.index,
+                hint="tag the cell 'ignore-output', or print something that does not depend on time",
+            )
+        )
+    if _IDENTITY_CALLS.search(cell.source):
+        causes.append(
+            Cause(
+                "nondeterminism",
+                cell.step,
+                f"cell {cell.index} shows object ids or hashes (id() / hash()), which differ between "
+                "processes",
+                cell=cell.index,
+                hint="do not print ids or hashes, or tag the cell 'ignore-output'",
+            )
+        )
+    urls = _urls(cell)
+    if urls and cell.error is None:
+        causes.append(
+            Cause(
+                "data",
+                cell.step,
+                f"cell {cell.index} reads {', '.join(urls)} from the network: the data is neither pinned "
+                "nor hashed, and may have changed since the outputs were saved",
+                cell=cell.index,
+                evidence={"urls": urls},
+                hint="download the data once into the project and read the local copy",
+            )
+        )
+    return causes
+
+
+# ------------------------------------------------------------------------------------------- helpers
+
+
+def _urls(cell: CellEvidence) -> list[str]:
+    """URLs in the cell's code and what its step fetched (a bare ``host:port`` only when no URL
+    names that host)."""
+    urls = set(_URL.findall(cell.source)) | {address for address in cell.network if "://" in address}
+    hosts = {address for address in cell.network if "://" not in address}
+    named = " ".join(urls)
+    urls |= {
+        host for host in hosts if f"//{host}" not in named and f"//{host.rsplit(':', 1)[0]}/" not in named
+    }
+    return sorted(urls)
+
+
+def _tokens(text: str) -> list[str]:
+    return re.findall(r"[^\s,{}\[\]()]+", text)
+
+
+def _first(text: str) -> str:
+    lines = text.strip().splitlines()
+    return lines[0][:200] if lines else ""
+
+
+def _minor(version: str) -> str:
+    return ".".join(version.split(".")[:2])
+
+
+def _canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
