@@ -36,8 +36,14 @@ Keys may be added in later versions, never removed or renamed.
 ```text
 {"notebook": str, "steps": [{"name": str, "cells": [int], "after": [str], "depends_on": [str],
   "inputs": [{"name": str, "from": str}], "outputs": [str], "parameters": [str], ...}],
- "parameters": {name: value}, "setup_cells": [int], "hidden_state": [...], ...}
+ "cells": [{"index": int, "role": str, "step": str|null}],
+ "parameters": {name: value}, "setup_cells": [int],
+ "hidden_state": [{"cell": int, "name": str, "defined_in": int|null, "kind": str,
+                   "step": str|null, "description": str}], ...}
 ```
+
+`cells[]` gives every notebook cell's role (`step`, `setup`, `parameters`, `injected-parameters`,
+`skip`, `text`) and step: what the JupyterLab badges show.
 
 `run --json` and `verify --json`:
 
@@ -47,13 +53,18 @@ Keys may be added in later versions, never removed or renamed.
  "seed": int, "parameters": {...}, "environment_hash": str,
  "steps": [{"name": str, "status": "executed"|"cached"|"failed"|"skipped", "cache_key": str,
             "duration_s": float, "reads": [{"path": str, "hash": str}],
-            "writes": [{"path": str, "hash": str}], "error": {...}|null, ...}],
+            "writes": [{"path": str, "hash": str}], "network": [str], "error": {...}|null, ...}],
  "cells": [{"index": int, "step": str, "status": "match"|"differ"|"error"|"unverified"|"ignored",
             "diff": str|null, "reason": str}],
  "causes": [{"kind": "code"|"data"|"environment"|"nondeterminism"|"hidden-state"|"error",
-             "step": str|null, "detail": str}],
- "executed_notebook": str, "report": str}
+             "step": str|null, "cell": int|null, "detail": str, "hint": str|null, ...}],
+ "notes": [str], "executed_notebook": str, "report": str}
 ```
+
+Every cell whose status is `differ` or `error` has at least one cause whose `cell` is its index;
+`cell` is null for a cause of the whole run. Evidence keys may follow (`distribution`, `installed`,
+`module`, `path`, `urls`, `call`, `formatting`, `changes`); the catalogue is in `docs/verify.md`.
+`steps[].network` lists what a step read from the network (URLs, `host:port`).
 
 `log --json`: `{"runs": [{"run_id", "kind", "notebook", "started_at", "status", "verdict", ...}]}`,
 newest first. `show --json`: the run's recorded document with its steps, cells and environment.
