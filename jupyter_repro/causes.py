@@ -150,6 +150,17 @@ def _ledger_causes(
         if change.name == cell.step
     ]
     upstream = {cell.step, *_depends_on(pipeline, cell.step)}
+    causes.extend(
+        Cause(
+            "code",
+            cell.step,
+            f"cell {cell.index} depends on step '{change.name}', whose code changed since run {previous}",
+            cell=cell.index,
+            hint="if the change is intended, re-execute the notebook and save it",
+        )
+        for change in diff.code
+        if change.name != cell.step and change.name in upstream
+    )
     reader = {path: step.name for step in steps if step.name in upstream for path, _ in step.reads}
     causes.extend(
         Cause(

@@ -122,7 +122,9 @@ def test_cell_edited_after_execution_is_a_code_change(make_notebook: Callable[..
     assert verification.verdict == "diverged"
     assert cells(verification) == {0: "differ", 1: "differ"}
     code = [c for c in causes(verification) if c["kind"] == "code"]
-    assert [c["step"] for c in code] == ["sum"]
+    assert [(c["cell"], c["step"]) for c in code] == [(0, "sum"), (1, "scale")]
+    assert "step 'sum' code changed" in code[0]["detail"]
+    assert "depends on step 'sum', whose code changed" in code[1]["detail"]  # downstream of the edit
 
 
 def test_out_of_order_hidden_state_fails_with_the_reason(make_notebook: Callable[..., Path]) -> None:

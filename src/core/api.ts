@@ -104,11 +104,33 @@ export interface ICellResult {
   reason?: string | null;
 }
 
+/** One environment difference of an `environment` cause (`changes`). */
+export interface ICauseChange {
+  name: string;
+  before: unknown;
+  after: unknown;
+}
+
+/**
+ * Why a cell (or the whole run) did not reproduce. `cell` is the notebook cell index (as
+ * `cells[].index`), `null` for a cause of the whole run; `hint` is one line of what to do. Older
+ * servers send neither (read them as `null`). The evidence keys that may follow are optional.
+ */
 export interface ICause {
   /** A `CauseKind`. */
   kind: string;
   step: string | null;
+  cell?: number | null;
   detail: string;
+  hint?: string | null;
+  distribution?: string;
+  installed?: string | null;
+  module?: string;
+  path?: string;
+  urls?: string[];
+  call?: string;
+  formatting?: string;
+  changes?: ICauseChange[];
 }
 
 /** The `run --json` / `verify --json` shape (a job's `result`). */
@@ -124,6 +146,8 @@ export interface IRunResult {
   steps: IStepResult[];
   cells: ICellResult[];
   causes: ICause[];
+  /** Facts about the run that are not causes ("the notebook has no code cell to verify: ..."). */
+  notes?: string[];
   executed_notebook: string;
   error?: string | null;
   runs?: number;

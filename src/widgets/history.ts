@@ -8,8 +8,10 @@ import { Widget } from '@lumino/widgets';
 
 import { formatDuration, formatTime, outcomeOf, runDuration } from '../core/format';
 import { IRunDetail, IRunSummary } from '../core/api';
+import { causeLine } from '../core/causes';
 import { diffTable } from './diffview';
 import { element } from './dom';
+import { renderCauses } from './verdict';
 
 export class HistoryView extends Widget {
   constructor() {
@@ -166,14 +168,7 @@ function detailsBox(run: IRunDetail): HTMLElement {
   }
 
   if (run.causes.length > 0) {
-    const causes = element('ul', 'jp-repro-causes');
-    for (const cause of run.causes) {
-      const item = element('li');
-      item.append(element('span', 'jp-repro-cause-kind', cause.kind));
-      item.append(document.createTextNode(` ${cause.detail}`));
-      causes.append(item);
-    }
-    box.append(causes);
+    box.append(renderCauses(run.causes.map(causeLine), 'jp-repro-causes'));
   }
 
   const differing = run.cells.filter(c => c.status === 'differ' || c.status === 'error');

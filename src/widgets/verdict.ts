@@ -1,15 +1,17 @@
 /**
  * The verify view of the pipeline panel: per-step progress while the job runs, then the verdict with
- * its causes, the differing cells (click one to see it in the notebook with old and new outputs side
- * by side), how the live kernel differs from the headless run, and a link to the HTML report.
+ * the causes of the whole run and the server's notes, the differing cells each with its own causes
+ * and what to do (click one to see it in the notebook with old and new outputs side by side), how the
+ * live kernel differs from the headless run, and a link to the HTML report.
  */
 import { ISignal, Signal } from '@lumino/signaling';
 import { Widget } from '@lumino/widgets';
 
+import { ICellResult } from '../core/api';
+import { differingCells, groupCauses, ICauseLine } from '../core/causes';
 import { describeDifference } from '../core/compare';
 import { formatDuration } from '../core/format';
 import { IJobRun } from '../model';
-import { ICellResult } from '../core/api';
 import { element } from './dom';
 
 const VERDICT_TEXT: Record<string, string> = {
@@ -68,6 +70,30 @@ export function summarize(job: IJobRun): string {
   const seconds = result.steps.reduce((sum, s) => sum + (s.duration_s || 0), 0);
   parts.push(`${formatDuration(seconds)} of execution`);
   return parts.join(' · ');
+}
+
+/**
+ * A list of causes (`className` on the `ul`): each with its kind badge, its detail and, when the
+ * server gave a hint, "What to do: …". The one rendering of causes; the panel's views use it.
+ */
+export function renderCauses(lines: readonly ICauseLine[], className: string): HTMLUListElement {
+  const list = element('ul', className);
+  for (const line of lines) {
+    const item = element('li', 'jp-repro-cause');
+    item.dataset.kind = line.kind;
+    if (line.cell !== null) {
+      item.dataset.cellIndex = String(line.cell);
+    }
+    item.append(
+      element('span', 'jp-repro-cause-kind', line.kind),
+      element('span', 'jp-repro-cause-detail', ` ${line.detail}`)
+    );
+    if (line.todo !== null) {
+      item.append(element('div', 'jp-repro-cause-todo', line.todo));
+    }
+    list.append(item);
+  }
+  return list;
 }
 
 export class VerdictView extends Widget {
@@ -159,24 +185,28 @@ export class VerdictView extends Widget {
       this.node.append(element('pre', 'jp-repro-error', result.error));
     }
 
-    if (result.causes.length > 0) {
-      this.node.append(element('h4', undefined, 'Why'));
-      const causes = element('ul', 'jp-repro-causes');
-      for (const cause of result.causes) {
-        const item = element('li');
-        item.append(element('span', 'jp-repro-cause-kind', cause.kind));
-        item.append(document.createTextNode(` ${cause.detail}`));
-        causes.append(item);
+    const notes = result.notes ?? [];
+    if (notes.length > 0) {
+      const list = element('ul', 'jp-repro-notes');
+      for (const note of notes) {
+        list.append(element('li', undefined, note));
       }
-      this.node.append(causes);
+      this.node.append(list);
     }
 
-    const differing = result.cells.filter(c => c.status === 'differ' || c.status === 'error');
-    if (differing.length > 0) {
+    const groups = groupCauses(result.causes, differingCells(result.cells));
+    if (groups.run.length > 0) {
+      this.node.append(element('h4', undefined, 'Why'));
+      this.node.append(renderCauses(groups.run, 'jp-repro-causes'));
+    }
+
+    if (groups.cells.length > 0) {
       this.node.append(element('h4', undefined, 'Differing cells'));
       const list = element('ul', 'jp-repro-differing');
-      for (const cell of differing) {
-        const item = element('li');
+      for (const { cell, causes } of groups.cells) {
+        const item = element('li', 'jp-repro-differing-item');
+        item.dataset.cellIndex = String(cell.index);
+        item.dataset.status = cell.status;
         const button = element('button', 'jp-repro-link jp-repro-differing-cell');
         button.dataset.cellIndex = String(cell.index);
         button.textContent = `Cell ${cell.index} · ${cell.step}`;
@@ -187,6 +217,9 @@ export class VerdictView extends Widget {
         item.append(button);
         if (cell.reason) {
           item.append(element('span', 'jp-repro-hint', ` ${cell.reason}`));
+        }
+        if (causes.length > 0) {
+          item.append(renderCauses(causes, 'jp-repro-cell-causes'));
         }
         list.append(item);
       }

@@ -171,7 +171,7 @@ test.describe('jupyter-repro in JupyterLab', () => {
     await expect(panel.locator('.jp-repro-run-details .jp-repro-steps tbody tr')).toHaveCount(5);
   });
 
-  test('verify a notebook whose saved output is stale: the differing cell is listed', async ({
+  test('verify a stale saved output: the differing cell is listed with its own cause', async ({
     page,
     tmpPath
   }) => {
@@ -190,8 +190,18 @@ test.describe('jupyter-repro in JupyterLab', () => {
     const panel = page.locator('#jupyter-repro-panel');
     const differing = panel.locator('.jp-repro-differing-cell[data-cell-index="8"]');
     await expect(differing).toBeVisible();
-    // the cause is found by comparing with the previous recorded run
-    await expect(panel.locator('.jp-repro-causes')).toContainText("step 'aggregate' code changed");
+    // the cell's own cause, found by comparing with the previous recorded run, is shown under it
+    // with what to do about it
+    const cause = panel
+      .locator(
+        '.jp-repro-differing-item[data-cell-index="8"] .jp-repro-cell-causes .jp-repro-cause'
+      )
+      .filter({ hasText: "step 'aggregate' code changed" });
+    await expect(cause).toHaveCount(1);
+    await expect(cause.locator('.jp-repro-cause-kind')).toHaveText('code');
+    await expect(cause.locator('.jp-repro-cause-todo')).toHaveText(
+      /^What to do: if the change is intended, re-execute the notebook and save it/
+    );
     await expect(panel.locator('.jp-repro-run')).toHaveCount(2);
     await expect(
       page.locator('.jp-Cell').nth(8).locator('.jp-repro-badge-status[data-status="differ"]')
