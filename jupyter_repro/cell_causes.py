@@ -177,6 +177,17 @@ def _error_causes(cell: CellEvidence, notebook: NotebookEvidence) -> list[Cause]
     ename = str(cell.error.get("ename", ""))
     evalue = _first(str(cell.error.get("evalue", "")))
     traceback = _ANSI.sub("", "\n".join(str(line) for line in cell.error.get("traceback") or []))
+    if ename == "StdinNotImplementedError":
+        return [
+            Cause(
+                "error",
+                cell.step,
+                f"cell {cell.index} waits for input (input(), getpass, %debug or pdb), and a headless run "
+                "has no one to answer it",
+                cell=cell.index,
+                hint="tag the cell 'skip' so that verify leaves it out, or drop the interactive call",
+            )
+        ]
     missing = _NO_MODULE.search(evalue)
     if ename in ("ModuleNotFoundError", "ImportError") and missing:
         return [_missing_module(cell, missing.group(1), notebook)]

@@ -366,6 +366,32 @@ def test_an_unexpected_error_still_fails_its_step_and_names_the_cell(tmp_path: P
     assert any(cause["kind"] == "error" and cause["cell"] == 1 for cause in document["causes"])
 
 
+def test_cells_after_an_unexpected_error_are_unverified_not_different(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        [
+            code("import missing_module_abc", stream("")),
+            code("print('after')", stream("after\n"), count=2),
+            code("x = input('your name? ')\nprint(x)", stream("your name? Ada\nAda\n"), count=3),
+        ],
+    )
+    document = verify(path).result.to_json()
+    assert document["verdict"] == "failed"
+    assert {cell["index"]: cell["status"] for cell in document["cells"]} == {
+        0: "error",
+        1: "unverified",
+        2: "unverified",
+    }
+    assert all(cause["cell"] in (0, None) for cause in document["causes"]), document["causes"]
+
+
+def test_a_cell_waiting_for_input_is_named_as_such(tmp_path: Path) -> None:
+    path = write(tmp_path, [code("x = input('your name? ')\nprint(x)", stream("your name? Ada\nAda\n"))])
+    document = verify(path).result.to_json()
+    own = [cause for cause in document["causes"] if cause["cell"] == 0]
+    assert any("waits for input" in cause["detail"] and "skip" in cause["hint"] for cause in own), own
+
+
 def test_a_saved_error_that_no_longer_happens_differs(tmp_path: Path) -> None:
     path = write(tmp_path, [code("print(int('12'))", error("ValueError", "invalid literal for int()"))])
     verification = verify(path)
