@@ -74,7 +74,7 @@ def cell_causes(cell: CellEvidence, notebook: NotebookEvidence) -> list[Cause]:
     if cell.error is not None:
         causes.extend(_error_causes(cell, notebook))
     causes.extend(_formatting_causes(cell, notebook))
-    causes.extend(_order_causes(cell))
+    causes.extend(_order_causes(cell, notebook))
     causes.extend(_code_causes(cell, notebook))
     return causes
 
@@ -305,11 +305,22 @@ def _formatting_causes(cell: CellEvidence, notebook: NotebookEvidence) -> list[C
     return causes
 
 
-def _order_causes(cell: CellEvidence) -> list[Cause]:
-    """The same items in another order: set or dict iteration order (hash randomisation)."""
+def _order_causes(cell: CellEvidence, notebook: NotebookEvidence) -> list[Cause]:
+    """The same items in another order: dicts before Python 3.7, or set iteration order (hashing)."""
     saved, new = _tokens(cell.saved_text), _tokens(cell.new_text)
     if not saved or saved == new or sorted(saved) != sorted(new):
         return []
+    if notebook.saved_python_version and _version_tuple(notebook.saved_python_version) < (3, 7):
+        return [
+            Cause(
+                "environment",
+                cell.step,
+                f"cell {cell.index} shows the same items in another order: the outputs were saved with "
+                f"Python {notebook.saved_python_version}, whose dicts did not keep insertion order",
+                cell=cell.index,
+                hint="re-execute and save the notebook with a current Python",
+            )
+        ]
     return [
         Cause(
             "nondeterminism",
@@ -422,6 +433,10 @@ def _tokens(text: str) -> list[str]:
 def _first(text: str) -> str:
     lines = text.strip().splitlines()
     return lines[0][:200] if lines else ""
+
+
+def _version_tuple(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in re.findall(r"\d+", version)[:2])
 
 
 def _minor(version: str) -> str:

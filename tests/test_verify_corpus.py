@@ -385,6 +385,19 @@ def test_cells_after_an_unexpected_error_are_unverified_not_different(tmp_path: 
     assert all(cause["cell"] in (0, None) for cause in document["causes"]), document["causes"]
 
 
+def test_dict_order_saved_by_an_old_python_is_named_with_that_python(tmp_path: Path) -> None:
+    saved = result("a    2\nb    1\ndtype: int64")  # Python 3.5's dict order, not insertion order
+    path = write(
+        tmp_path,
+        [code("import pandas as pd\npd.Series({'b': 1, 'a': 2})", saved)],
+        metadata={"language_info": {"name": "python", "version": "3.5.1"}},
+    )
+    document = verify(path).result.to_json()
+    own = [cause for cause in document["causes"] if cause["cell"] == 0]
+    assert [cause["kind"] for cause in own] == ["environment"], own
+    assert "Python 3.5.1" in own[0]["detail"]
+
+
 def test_a_cell_waiting_for_input_is_named_as_such(tmp_path: Path) -> None:
     path = write(tmp_path, [code("x = input('your name? ')\nprint(x)", stream("your name? Ada\nAda\n"))])
     document = verify(path).result.to_json()
@@ -402,9 +415,9 @@ def test_a_saved_error_that_no_longer_happens_differs(tmp_path: Path) -> None:
 # ------------------------------------------------------------------------------------------ helpers
 
 
-def write(folder: Path, cells: list[Any]) -> Path:
+def write(folder: Path, cells: list[Any], metadata: dict[str, Any] | None = None) -> Path:
     path = folder / "notebook.ipynb"
-    path.write_text(json.dumps(build_notebook(cells), indent=1), encoding="utf-8")
+    path.write_text(json.dumps(build_notebook(cells, metadata), indent=1), encoding="utf-8")
     return path
 
 
