@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import copy
 import json
-import logging
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -34,6 +33,7 @@ from jupyter_repro.fsio import write_atomically
 from jupyter_repro.home import check_trusted, find_home
 from jupyter_repro.kernel import codegen
 from jupyter_repro.kernel.runtime import RNG_STATE_NAME
+from jupyter_repro.kernel_process import KernelStartFailure, attach_to, start_kernel, stop_kernel
 from jupyter_repro.ledger import Ledger
 from jupyter_repro.model import PARAMETERS_PROVIDER, Pipeline, Step
 from jupyter_repro.notebook import load_notebook, write_notebook_atomically
@@ -45,11 +45,10 @@ from jupyter_repro.results import RunKind, RunResult, StepError, StepResult, Ste
 
 ProgressCallback = Callable[[str, dict[str, Any]], None]
 
-PYTHONHASHSEED = "0"
-"""Fixed in the kernel's environment so ``hash(str)`` and set iteration order are repeatable."""
 
 _ROLE_KEY = "jupyter_repro"
 RAISES_EXCEPTION_TAG = "raises-exception"
+USAGE_ERROR = "UsageError: "
 
 
 @dataclass(frozen=True)
@@ -363,12 +362,14 @@ def _execute(
     observer = _Execution(outcome, outcomes, options, store, ledger, work)
     with open(layout.kernel_log_path(outcome.home, outcome.run_id), "ab") as kernel_log:
         # the kernel boots in its own process while papermill is imported and the notebook generated
-        kernel = _start_kernel(_kernel_name(outcome, options), outcome, kernel_log)
+        kernel = start_kernel(
+            _kernel_name(outcome, options), Path(outcome.notebook).resolve().parent, kernel_log
+        )
         try:
             generated = _generated_notebook(outcome, outcomes, options, store, work)
             failure, executed = _papermill(generated, raw_path, options, observer, kernel)
         finally:
-            _stop_kernel(kernel)
+            stop_kernel(kernel)
     if executed is None:  # failed midway: papermill still saved what ran (read only in that case)
         executed = load_notebook(raw_path) if raw_path.exists() else generated
     _collect_outputs(outcome, executed)
@@ -485,7 +486,10 @@ def expected_error_cells(pipeline: Pipeline, source: Any) -> frozenset[int]:
         index
         for index, cell in enumerate(source.cells)
         if cell.get("cell_type") == "code"
-        and any(output.get("output_type") == "error" for output in cell.get("outputs", []))
+        and (
+            any(output.get("output_type") == "error" for output in cell.get("outputs", []))
+            or _usage_error(cell.get("outputs", [])) is not None
+        )
     }
     return frozenset(declared | saved)
 
@@ -585,68 +589,6 @@ def _kernel_name(outcome: RunOutcome, options: RunOptions) -> str:
     return options.kernel_name or spec.get("name") or "python3"
 
 
-def _start_kernel(kernel_name: str, outcome: RunOutcome, log: Any) -> Any:
-    """Start the run's kernel now; nbclient attaches to it instead of starting its own.
-
-    The kernel runs in the notebook's folder with a fixed ``PYTHONHASHSEED``; its own log lines go
-    to the run's ``kernel.log``. All of this is given to the kernel process, not set in this process
-    (no ``os.chdir``/``os.environ``), which matters when runs share a process (the server).
-    """
-    from jupyter_client.manager import AsyncKernelManager
-    from jupyter_core.utils import run_sync
-
-    from jupyter_repro.env import lean_kernel_spec_manager
-
-    class ReproKernelManager(AsyncKernelManager):
-        def _kernel_spec_manager_default(self) -> Any:
-            return lean_kernel_spec_manager(parent=self)
-
-    manager = ReproKernelManager(kernel_name=kernel_name)
-    try:
-        run_sync(manager.start_kernel)(
-            env={**os.environ, "PYTHONHASHSEED": PYTHONHASHSEED},
-            cwd=str(Path(outcome.notebook).resolve().parent),
-            stdout=log,
-            stderr=log,
-        )
-    except Exception as error:  # a kernelspec that cannot start: missing, broken argv, ...
-        return _KernelStartFailure(f"the kernel '{kernel_name}' could not start: {error}")
-    return manager
-
-
-def _attach_to(manager: Any) -> type[Any]:
-    """A kernel-manager "class" that hands nbclient the kernel started early.
-
-    nbclient then owns it as if it had started it: it waits until the kernel is ready and, at the
-    end, stops its channels and shuts it down. (Passing ``km=`` instead leaves the client's sockets
-    open, because nbclient only cleans up what it owns.)
-    """
-
-    class AttachedKernelManager(type(manager)):  # type: ignore[misc]
-        def __new__(cls, *args: Any, **kwargs: Any) -> Any:
-            return manager  # not an instance of this class, so __init__ does not run again
-
-    return AttachedKernelManager
-
-
-class _KernelStartFailure:
-    """Stands in for a kernel manager when the kernel did not start; carries the reason."""
-
-    def __init__(self, reason: str) -> None:
-        self.reason = " ".join(reason.split())
-
-
-def _stop_kernel(kernel: Any) -> None:
-    from jupyter_core.utils import run_sync
-
-    if isinstance(kernel, _KernelStartFailure):
-        return
-    try:
-        run_sync(kernel.shutdown_kernel)(now=True)
-    except Exception as error:  # already dead or gone: nothing left to stop
-        logging.getLogger(__name__).debug("kernel shutdown: %s", error)
-
-
 def _papermill(
     generated: Any,
     raw_path: Path,
@@ -658,7 +600,7 @@ def _papermill(
 
     Returns ``(None, executed notebook)``, or ``(failure message, None)``.
     """
-    if isinstance(kernel, _KernelStartFailure):
+    if isinstance(kernel, KernelStartFailure):
         return kernel.reason, None
     from jupyter_repro._lean import import_papermill
 
@@ -672,7 +614,7 @@ def _papermill(
             generated,
             str(raw_path),
             kernel_name=kernel.kernel_name,
-            kernel_manager_class=_attach_to(kernel),
+            kernel_manager_class=attach_to(kernel),
             shutdown_kernel="immediate",
             progress_bar=False,
             request_save_on_cell_execute=False,
@@ -729,6 +671,21 @@ def _record_cell(outcome: RunOutcome, index: int, cell: Any) -> None:
             "evalue": error.get("evalue", ""),
             "traceback": list(error.get("traceback", [])),
         }
+    elif cell.get("metadata", {}).get("papermill", {}).get("exception"):
+        # IPython's UsageError (an unknown magic, bad magic arguments) fails the cell with only a
+        # line on stderr: name it like an error, so the step fails on this cell and says why
+        message = _usage_error(cell.get("outputs", [])) or "the cell failed without an error output"
+        outcome.errors[index] = {"ename": "UsageError", "evalue": message, "traceback": []}
+
+
+def _usage_error(outputs: Sequence[Mapping[str, Any]]) -> str | None:
+    """The message of an IPython ``UsageError`` printed on stderr, if the outputs hold one."""
+    for output in outputs:
+        if output.get("output_type") == "stream" and output.get("name") == "stderr":
+            text = "".join(output.get("text", ""))
+            if text.startswith(USAGE_ERROR):
+                return text[len(USAGE_ERROR) :].strip().splitlines()[0]
+    return None
 
 
 def _hashed(ledger: Ledger, paths: Sequence[str]) -> list[tuple[str, str]]:

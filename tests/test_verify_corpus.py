@@ -398,6 +398,27 @@ def test_dict_order_saved_by_an_old_python_is_named_with_that_python(tmp_path: P
     assert "Python 3.5.1" in own[0]["detail"]
 
 
+def test_an_unknown_magic_saved_as_a_usage_error_is_expected_and_an_unexpected_one_fails(
+    tmp_path: Path,
+) -> None:
+    usage = {
+        "output_type": "stream",
+        "name": "stderr",
+        "text": "UsageError: Line magic function `%lprun` not found.\n",
+    }
+    saved = write(
+        tmp_path, [code("%lprun -f sum sum([1])", usage), code("print('on')", stream("on\n"), count=2)]
+    )
+    assert verify(saved).verdict == "reproducible"
+    unexpected = write(
+        tmp_path, [code("%notamagic", stream("fine\n")), code("print('on')", stream("on\n"), count=2)]
+    )
+    document = verify(unexpected).result.to_json()
+    assert document["verdict"] == "failed"
+    assert next((c["kind"], c["cell"]) for c in document["causes"] if c["kind"] == "error") == ("error", 0)
+    assert "notamagic" in document["error"]
+
+
 def test_a_cell_waiting_for_input_is_named_as_such(tmp_path: Path) -> None:
     path = write(tmp_path, [code("x = input('your name? ')\nprint(x)", stream("your name? Ada\nAda\n"))])
     document = verify(path).result.to_json()
