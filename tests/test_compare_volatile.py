@@ -322,3 +322,16 @@ def test_html_source_vouches_too_and_tolerance_is_configurable() -> None:
         compare([rendered(100)], [rendered(104)], CompareOptions(rendered_size_tolerance=0.0)).status
         == "differ"
     )
+
+
+# ----------------------------------------------------------------------------------------- %%writefile
+
+
+def test_writefile_says_overwriting_once_the_file_exists_and_that_matches() -> None:
+    saved, new = [stream("Writing doc_sanitize.cfg\n")], [stream("Overwriting doc_sanitize.cfg\n")]
+    assert compare(saved, new).status == "match"
+    assert compare(saved, new, CompareOptions(disabled=frozenset({"temp_paths"}))).status == "differ"
+
+
+def test_writefile_of_another_file_differs() -> None:
+    assert compare([stream("Writing a.cfg\n")], [stream("Overwriting b.cfg\n")]).status == "differ"

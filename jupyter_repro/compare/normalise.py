@@ -45,7 +45,8 @@ Rules (names accepted by ``CompareOptions(disabled=...)``):
     what the rows show). When a time-ordered list is cut (``List reduced from 50 to 10``) which rows
     survive is timing too, so only the counts are compared.
 ``temp_paths``
-    IPython's cell files (``/tmp/ipykernel_1234/567.py``) and ``tempfile`` names (``/tmp/tmpab12cd34``).
+    IPython's cell files (``/tmp/ipykernel_1234/567.py``) and ``tempfile`` names (``/tmp/tmpab12cd34``);
+    ``%%writefile``'s ``Writing F`` / ``Overwriting F`` (the file name is still compared).
 ``warning_paths``
     In stderr only: ``File "...", line N`` and ``path.py:N: SomeWarning:`` prefixes lose path and line
     (they change with the interpreter location and library versions, the warning itself does not).
@@ -488,8 +489,13 @@ def _normalise_warning_paths(text: str) -> str:
     return _sub_if(("In [", "In["), _IPYTHON_CELL, r"\1[<N>], line <N>", text)
 
 
+_WRITEFILE = re.compile(r"^(?:Writing|Overwriting|Appending to) (?=\S)", re.MULTILINE)
+"""``%%writefile``'s report, which says ``Overwriting`` once the file exists (it does after a save)."""
+
+
 def _normalise_temp_paths(text: str) -> str:
     text = _sub_if(("ipykernel_",), _CELL_FILE, "<CELL>", text)
+    text = _sub_if(("Writing ", "Overwriting ", "Appending to "), _WRITEFILE, "<WROTE> ", text)
     return _sub_if(("tmp",), _TEMP_NAME, "<TMP>", text)
 
 
