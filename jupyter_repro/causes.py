@@ -122,14 +122,12 @@ def _cell_evidence(cell: CellVerdict, evidence: RunEvidence) -> CellEvidence:
 
 
 def nothing_compared(cells: Sequence[CellVerdict]) -> Cause:
-    """The cause of a verdict that had nothing to compare."""
-    if not cells:
-        return Cause("error", None, "the notebook has no code cell in its pipeline: nothing to verify")
+    """The cause of a verdict that had code cells but nothing to compare (none was ever executed)."""
     return Cause(
         "error",
         None,
-        "no code cell has saved outputs to compare with: execute the notebook top to bottom, "
-        "save it, then verify",
+        f"none of the {len(cells)} code cells has saved outputs to compare with: nothing was verified",
+        hint="execute the notebook top to bottom, save it, then verify",
     )
 
 

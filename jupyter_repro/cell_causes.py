@@ -169,6 +169,8 @@ _MODULE_ALIASES = {
     "Bio": "biopython",
     "mpl_toolkits": "matplotlib",
 }
+_SHELL_PACKAGES = frozenset({"IPython", "ipykernel", "traitlets", "zmq", "tornado", "nbclient"})
+"""Packages whose frames every cell's traceback may hold (the shell that runs it): never the cause."""
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
@@ -254,7 +256,7 @@ def _package_of_error(
 ) -> tuple[str, str | None] | None:
     """The installed distribution an error comes from: its code raised it, or it lacks an attribute."""
     module: str | None = None
-    frames = _PACKAGE_FRAME.findall(traceback)
+    frames = [frame for frame in _PACKAGE_FRAME.findall(traceback) if frame not in _SHELL_PACKAGES]
     if frames:
         module = frames[0]  # the outermost package frame: the API the cell called
     elif ename == "AttributeError":

@@ -113,7 +113,8 @@ def _verify(
         )
         causes = attribute_causes(evidence)
         verdict = decide_verdict(run, cells)
-        if verdict == "failed" and not any(cause.kind == "error" for cause in causes):
+        compared = any(cell.status in ("match", "differ", "error") for cell in cells)
+        if verdict == "failed" and not compared and not any(cause.kind == "error" for cause in causes):
             causes.append(nothing_compared(cells))
         result = dataclasses.replace(
             run,
@@ -154,7 +155,8 @@ def compare_outcome(outcome: RunOutcome) -> tuple[CellVerdict, ...]:
                 cell.get("execution_count"),
                 outcome.outputs[index],
                 ignored=index in ignored,
-                new_raised=index in outcome.errors,
+                # a cell meant to raise compares its error like any output: another error differs
+                new_raised=index in outcome.errors and index not in outcome.expected_errors,
             )
         elif index in selected:
             reason = f"not executed: {outcome.failure or 'its step did not run'}"

@@ -190,7 +190,8 @@ def test_never_executed_notebook_cannot_be_called_reproducible(make_notebook: Ca
     verification = verify(nb)
     assert cells(verification) == {0: "unverified"}
     assert verification.verdict == "failed"
-    assert "no code cell has saved outputs" in causes(verification)[-1]["detail"]
+    assert "none of the 1 code cells has saved outputs" in causes(verification)[-1]["detail"]
+    assert "execute the notebook top to bottom" in causes(verification)[-1]["hint"]
 
 
 def test_stamp_report_and_ledger(tmp_path: Path, make_notebook: Callable[..., Path]) -> None:

@@ -426,6 +426,16 @@ def test_a_cell_waiting_for_input_is_named_as_such(tmp_path: Path) -> None:
     assert any("waits for input" in cause["detail"] and "skip" in cause["hint"] for cause in own), own
 
 
+def test_a_saved_error_that_became_another_error_differs_and_is_not_blamed_on_ipython(tmp_path: Path) -> None:
+    path = write(tmp_path, [code("raise SyntaxError('Foo')", error("RuntimeError", "Foo"))])
+    document = verify(path).result.to_json()
+    assert document["verdict"] == "diverged", document["causes"]
+    own = [cause for cause in document["causes"] if cause["cell"] == 0]
+    assert own, document["causes"]
+    assert not any("ipython" in cause["detail"].lower() for cause in own), own
+    assert not any("saved outputs to compare" in cause["detail"] for cause in document["causes"])
+
+
 def test_a_saved_error_that_no_longer_happens_differs(tmp_path: Path) -> None:
     path = write(tmp_path, [code("print(int('12'))", error("ValueError", "invalid literal for int()"))])
     verification = verify(path)
