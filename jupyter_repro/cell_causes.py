@@ -130,6 +130,7 @@ _PACKAGE_FRAME = re.compile(r"(?:site|dist)-packages[/\\]([A-Za-z_][\w]*)[/\\.]"
 _MISSING_FILE = re.compile(r"No such file or directory: '([^']+)'")
 _MODULE_ATTRIBUTE = re.compile(r"module '([\w.]+)' has no attribute '(\w+)'")
 _OBJECT_ATTRIBUTE = re.compile(r"'(\w+)' object has no attribute '(\w+)'")
+_UNEXPECTED_KEYWORD = re.compile(r"\b(\w+)\.\w+\(\) got an unexpected keyword argument '\w+'")
 _NETWORK_ERRORS = frozenset(
     {
         "URLError",
@@ -148,6 +149,7 @@ _NETWORK_ERRORS = frozenset(
 )
 _KNOWN_CLASSES = {
     "DataFrame": "pandas",
+    "NDFrame": "pandas",
     "Series": "pandas",
     "Index": "pandas",
     "DatetimeIndex": "pandas",
@@ -264,6 +266,8 @@ def _package_of_error(
             module = found.group(1).split(".")[0]
         elif found := _OBJECT_ATTRIBUTE.search(evalue):
             module = _KNOWN_CLASSES.get(found.group(1))
+    elif ename == "TypeError" and (found := _UNEXPECTED_KEYWORD.search(evalue)):
+        module = _KNOWN_CLASSES.get(found.group(1))  # an argument a newer version removed
     if module is None:
         return None
     distribution = _distribution_of(module, notebook)
