@@ -136,29 +136,21 @@ def _ledger_causes(
 ) -> list[Cause]:
     """Code of the cell's step, and data read by it or its upstream steps, changed since the last run."""
     previous = diff.run_a
+    upstream = {cell.step, *_depends_on(pipeline, cell.step)}
+    since = f"since run {previous}"
     causes = [
         Cause(
             "code",
             cell.step,
-            f"step '{change.name}' code changed since run {previous}",
+            f"step '{change.name}' code changed {since}"
+            if change.name == cell.step
+            else f"cell {cell.index} depends on step '{change.name}', whose code changed {since}",
             cell=cell.index,
             hint="if the change is intended, re-execute the notebook and save it",
         )
         for change in diff.code
-        if change.name == cell.step
+        if change.name in upstream
     ]
-    upstream = {cell.step, *_depends_on(pipeline, cell.step)}
-    causes.extend(
-        Cause(
-            "code",
-            cell.step,
-            f"cell {cell.index} depends on step '{change.name}', whose code changed since run {previous}",
-            cell=cell.index,
-            hint="if the change is intended, re-execute the notebook and save it",
-        )
-        for change in diff.code
-        if change.name != cell.step and change.name in upstream
-    )
     reader = {path: step.name for step in steps if step.name in upstream for path, _ in step.reads}
     causes.extend(
         Cause(

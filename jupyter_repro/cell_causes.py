@@ -194,7 +194,7 @@ def _error_causes(cell: CellEvidence, notebook: NotebookEvidence) -> list[Cause]
         ]
     missing = _NO_MODULE.search(evalue)
     if ename in ("ModuleNotFoundError", "ImportError") and missing:
-        return [_missing_module(cell, missing.group(1), notebook)]
+        return [_missing_module(cell, missing.group(1))]
     if ename == "FileNotFoundError" and (path := _MISSING_FILE.search(evalue)):
         return [
             Cause(
@@ -239,7 +239,7 @@ def _error_causes(cell: CellEvidence, notebook: NotebookEvidence) -> list[Cause]
     return []
 
 
-def _missing_module(cell: CellEvidence, module: str, notebook: NotebookEvidence) -> Cause:
+def _missing_module(cell: CellEvidence, module: str) -> Cause:
     top = module.split(".")[0]
     distribution = _MODULE_ALIASES.get(top, top)
     return Cause(
