@@ -524,9 +524,12 @@ class _Execution:
             self.started[info["step"]] = time.perf_counter()
             _progress(self.options, "step", {"step": info["step"], "status": "running"})
 
-    def on_cell_executed(self, cell: Any, cell_index: int, **_: Any) -> None:
+    def on_cell_executed(
+        self, cell: Any, cell_index: int, execute_reply: Mapping[str, Any] | None = None, **_: Any
+    ) -> None:
         info = cell.metadata.get(_ROLE_KEY, {})
         if info.get("role") == "source":
+            _show_pager_inline(cell, execute_reply)
             _record_cell(self.outcome, int(info["index"]), cell)
         elif info.get("role") == "epilogue" and info["step"] in self.by_name:
             self.collect(self.by_name[info["step"]])
@@ -660,6 +663,22 @@ def _collect_outputs(outcome: RunOutcome, executed: Any) -> None:
                     f"{' for step ' + repr(info['step']) if info.get('step') else ''}:"
                     f" {error.get('ename')}: {error.get('evalue')}"
                 )
+
+
+def _show_pager_inline(cell: Any, execute_reply: Mapping[str, Any] | None) -> None:
+    """Add what IPython sent to the pager (``%prun``, ``obj?``, ``%pinfo``, ``%page``) as an output.
+
+    The pager's text is no output message but a ``page`` payload of the execute reply. JupyterLab shows
+    the first such payload inline as a ``display_data`` output and saves it with the notebook; nbclient
+    drops it. Doing what JupyterLab does keeps a notebook saved there comparable with a headless run.
+    """
+    payloads = ((execute_reply or {}).get("content") or {}).get("payload") or []
+    page = next((item for item in payloads if item.get("source") == "page"), None)
+    if page is not None and page.get("data"):
+        import nbformat
+
+        output = nbformat.v4.new_output("display_data", data=page["data"], metadata={})  # type: ignore[no-untyped-call]
+        cell.outputs.append(output)
 
 
 def _record_cell(outcome: RunOutcome, index: int, cell: Any) -> None:

@@ -115,6 +115,12 @@ FALSE_ALARMS = [
         id="ctime",
     ),
     pytest.param(
+        "datetimes",
+        [stream("time:07:27:11 step=3\n")],
+        [stream("time:17:02:59 step=3\n")],
+        id="clock-after-a-colon",
+    ),
+    pytest.param(
         "durations",
         [stream("CPU times: user 1.2 ms, sys: 0 ns, total: 1.2 ms\nWall time: 2.5 ms\n")],
         [stream("CPU times: user 3.4 ms, sys: 10 µs, total: 3.41 ms\nWall time: 4.1 ms\n")],
@@ -304,6 +310,9 @@ REAL_CHANGES = [
         id="text-beside-timestamp-changed",
     ),
     pytest.param([result("'2024-01-02'")], [result("'2024-01-03'")], id="bare-date-is-data"),
+    pytest.param(
+        [stream("ratio 1:12:03:04\n")], [stream("ratio 1:12:03:05\n")], id="four-fields-are-no-clock"
+    ),
     pytest.param(
         [stream("Wall time: 1 s\nresult 42\n")],
         [stream("Wall time: 2 s\nresult 43\n")],

@@ -66,11 +66,23 @@ def markdown(text: str) -> dict[str, Any]:
 # -------------------------------------------------------------------------------------- saved here
 
 
+def show_pager_inline(cell: Any, cell_index: int, execute_reply: dict[str, Any], **_: Any) -> None:
+    """What JupyterLab's output area does with a ``page`` payload (``%prun``, ``obj?``): show it inline."""
+    for payload in execute_reply["content"].get("payload", []):
+        if payload.get("source") == "page":
+            cell.outputs.append(nbformat.v4.new_output("display_data", data=payload["data"], metadata={}))
+            return
+
+
 def save_like_jupyterlab(path: Path) -> None:
     """Run every cell as JupyterLab does (kernel seeded by the extension, errors allowed), then save."""
     notebook = nbformat.read(path, as_version=4)
     client = NotebookClient(
-        notebook, timeout=120, allow_errors=True, resources={"metadata": {"path": str(path.parent)}}
+        notebook,
+        timeout=120,
+        allow_errors=True,
+        resources={"metadata": {"path": str(path.parent)}},
+        on_cell_executed=show_pager_inline,
     )
     with client.setup_kernel():
         seeding = nbformat.v4.new_code_cell("get_ipython().extension_manager.load_extension('jupyter_repro')")
@@ -99,6 +111,13 @@ SAVED_HERE: dict[str, list[Any]] = {
         code("%%capture captured\nprint('hidden')", count=None),
         code("print(captured.stdout.strip())", count=None),
         code("len?", count=None),
+    ],
+    "profiling-and-help": [
+        code("def work(n):\n    return sorted(range(n), key=lambda i: -i)", count=None),
+        code("%prun work(20000)", count=None),
+        code("%prun -l 3 -s cumulative work(20000)", count=None),
+        code("%pinfo work", count=None),
+        code("work??", count=None),
     ],
     "modern-randomness": [
         code("import numpy as np\nrng = np.random.default_rng()\nprint(rng.random(3))", count=None),
@@ -140,6 +159,21 @@ def test_a_notebook_saved_here_verifies(name: str, tmp_path: Path) -> None:
     verification = verify(path)
     assert verification.verdict == "reproducible", bad_cells(verification)
     assert path.read_bytes() == saved  # the user's notebook is never written by verify
+
+
+def test_what_the_pager_showed_is_compared(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        [code("def work(n):\n    'Sort backwards.'\n    return n", count=None), code("work?", count=None)],
+    )
+    save_like_jupyterlab(path)
+    saved = nbformat.read(path, as_version=4)
+    assert "Sort backwards." in saved.cells[1].outputs[0]["data"]["text/plain"]  # JupyterLab's inline pager
+    saved.cells[0].source = saved.cells[0].source.replace("Sort backwards.", "Sort forwards.")
+    nbformat.write(saved, path)
+    verification = verify(path)
+    assert verification.verdict == "diverged"
+    assert [cell.index for cell in verification.result.cells if cell.status == "differ"] == [1]
 
 
 def test_a_notebook_without_code_cells_verifies_with_a_note(tmp_path: Path) -> None:
