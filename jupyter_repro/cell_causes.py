@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from jupyter_repro.compare.formatting import explain_formatting, formatting_families
+from jupyter_repro.compare.formatting import explain_formatting, formatting_families, rewrite
 from jupyter_repro.results import Cause
 
 # -------------------------------------------------------------------------------------------- evidence
@@ -44,6 +44,9 @@ class NotebookEvidence:
     """The saved outputs were made under this project's seeding (a seed is recorded, or the notebook
     loads the extension): unseeded randomness then reproduces."""
     runs: int = 1
+    volatile_names: Mapping[str, tuple[int, str]] = field(default_factory=dict)
+    """Name -> (cell, call) for names a cell set from a clock or a random draw (:func:`volatile_names`),
+    so a later cell that only prints the value is traced to where it was made."""
 
 
 @dataclass(frozen=True)
@@ -313,7 +316,8 @@ def _formatting_causes(cell: CellEvidence, notebook: NotebookEvidence) -> list[C
 
 def _order_causes(cell: CellEvidence, notebook: NotebookEvidence) -> list[Cause]:
     """The same items in another order: dicts before Python 3.7, or set iteration order (hashing)."""
-    saved, new = _tokens(cell.saved_text), _tokens(cell.new_text)
+    # in the spelling of one library version, so items reordered *and* re-typed still count as reordered
+    saved, new = _tokens(rewrite(cell.saved_text)), _tokens(rewrite(cell.new_text))
     if not saved or saved == new or sorted(saved) != sorted(new):
         return []
     if notebook.saved_python_version and _version_tuple(notebook.saved_python_version) < (3, 7):
@@ -390,6 +394,7 @@ def _code_causes(cell: CellEvidence, notebook: NotebookEvidence) -> list[Cause]:
                 hint="tag the cell 'ignore-output', or print something that does not depend on time",
             )
         )
+    causes.extend(_volatile_reads(cell, notebook, clock_shown=clock is not None, draws_shown=bool(draws)))
     if _IDENTITY_CALLS.search(cell.source):
         causes.append(
             Cause(
@@ -415,6 +420,52 @@ def _code_causes(cell: CellEvidence, notebook: NotebookEvidence) -> list[Cause]:
             )
         )
     return causes
+
+
+_ASSIGNED = re.compile(r"^[ \t]*([A-Za-z_]\w*)(?:[ \t]*,[ \t]*[A-Za-z_]\w*)*[ \t]*=(?!=)(.*)$", re.MULTILINE)
+
+
+def volatile_names(sources: Mapping[int, str], *, seeded: bool) -> dict[str, tuple[int, str]]:
+    """Names assigned from a clock (or, when the outputs were not seeded, a random draw), by cell.
+
+    A later assignment of the same name from anything else forgets it: ``volatile_names`` follows the
+    notebook top to bottom as a reader would, not the data flow (this is wording for a cause, not a rule
+    that decides a verdict).
+    """
+    found: dict[str, tuple[int, str]] = {}
+    for index in sorted(sources):
+        for assigned in _ASSIGNED.finditer(sources[index]):
+            name, value = assigned.group(1), assigned.group(2)
+            call = _CLOCK_CALLS.search(value) or (None if seeded else _RANDOM_CALLS.search(value))
+            if call is not None:
+                found[name] = (index, re.sub(r"\s*\(.*$", "", call.group(0).strip()))
+            else:
+                found.pop(name, None)
+    return found
+
+
+def _volatile_reads(
+    cell: CellEvidence, notebook: NotebookEvidence, *, clock_shown: bool, draws_shown: bool
+) -> list[Cause]:
+    """A cell showing a value an earlier cell took from a clock or an unseeded draw."""
+    if clock_shown or draws_shown:
+        return []  # the cell's own call is already named
+    words = set(re.findall(r"[A-Za-z_]\w*", cell.source))
+    for name, (where, call) in sorted(notebook.volatile_names.items()):
+        if name in words and where < cell.index:
+            return [
+                Cause(
+                    "nondeterminism",
+                    cell.step,
+                    f"cell {cell.index} shows '{name}', which cell {where} set from {call}(...): it changes "
+                    "on every run",
+                    cell=cell.index,
+                    evidence={"name": name, "set_in": where, "call": call},
+                    hint=f"tag cell {cell.index} 'ignore-output', or do not print a value that depends on "
+                    f"{'time' if _CLOCK_CALLS.search(call + '(') else 'an unseeded draw'}",
+                )
+            ]
+    return []
 
 
 # ------------------------------------------------------------------------------------------- helpers

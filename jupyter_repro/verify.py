@@ -25,7 +25,7 @@ from typing import Any
 
 from jupyter_repro import layout
 from jupyter_repro.causes import RunEvidence, attribute_causes, nothing_compared, step_of_cell
-from jupyter_repro.cell_causes import NotebookEvidence
+from jupyter_repro.cell_causes import NotebookEvidence, volatile_names
 from jupyter_repro.compare import CellComparison, compare_cell
 from jupyter_repro.errors import PathError
 from jupyter_repro.ledger import Ledger
@@ -200,16 +200,20 @@ def notebook_evidence(outcome: RunOutcome, *, runs: int) -> NotebookEvidence:
     environment = outcome.environment
     metadata = outcome.source.metadata
     settings = metadata.get("jupyter_repro", {}) or {}
-    sources = (cell.source for cell in outcome.pipeline.cells)
+    code = {cell.index: cell.source for cell in outcome.pipeline.cells if cell.cell_type == "code"}
+    seeded = (
+        "seed" in settings
+        or "certificate" in settings
+        or any("load_ext jupyter_repro" in source for source in code.values())
+    )
     return NotebookEvidence(
         packages=dict(environment.packages) if environment else {},
         module_distributions=dict(environment.packages_distributions) if environment else {},
         python_version=environment.python_version if environment else None,
         saved_python_version=(metadata.get("language_info", {}) or {}).get("version"),
-        seeded="seed" in settings
-        or "certificate" in settings
-        or any("load_ext jupyter_repro" in source for source in sources),
+        seeded=seeded,
         runs=runs,
+        volatile_names=volatile_names(code, seeded=seeded),
     )
 
 

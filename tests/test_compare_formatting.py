@@ -91,6 +91,28 @@ DETECTED = [
         id="class-path",
     ),
     pytest.param(
+        [result("Int64Index([1, 3, 5, 7, 9], dtype='int64')")],
+        [result("Index([1, 3, 5, 7, 9], dtype='int64')")],
+        ("pandas-index-repr",),
+        id="int64index",
+    ),
+    pytest.param(
+        [
+            result(
+                "Float64Index([0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0, 2.25, 2.5, 2.75, 3.0,\n"
+                "              3.25], dtype='float64')"
+            )
+        ],
+        [
+            result(
+                "Index([ 0.0, 0.25,  0.5, 0.75,  1.0, 1.25,  1.5, 1.75,  2.0, 2.25,  2.5, 2.75,  3.0,\n"
+                "       3.25], dtype='float64')"
+            )
+        ],
+        ("pandas-index-repr",),
+        id="float64index-rewrapped",
+    ),
+    pytest.param(
         [result("<pandas.core.groupby.generic.DataFrameGroupBy object at 0x7f5f63d706d0>")],
         [result("<pandas.api.typing.DataFrameGroupBy object at 0x7f0011223344>")],
         ("class-path",),
@@ -161,6 +183,11 @@ NOT_FORMATTING = [
         [stream(INFO_PANDAS_2)], [stream(INFO_PANDAS_3.replace("3 entries", "4 entries"))], id="info-rows"
     ),
     pytest.param([result("'2.1.4'")], [result("'2.1.4-beta'")], id="not-a-version"),
+    pytest.param(
+        [result("Int64Index([3, 5, 7], dtype='int64')")],
+        [result("Index([False, True, True], dtype='bool')")],
+        id="index-operator-changed-meaning",
+    ),
     pytest.param([stream("accuracy 0.91\n")], [stream("accuracy 0.93\n")], id="float-is-not-a-version"),
     pytest.param(
         [stream("numpy 2.1.4 loaded 10 rows\n")],
@@ -198,6 +225,7 @@ def test_families_are_listed_with_one_line_explanations() -> None:
         "numpy-scalar-repr",
         "class-path",
         "pandas-string-dtype",
+        "pandas-index-repr",
         "info-layout",
         "figure-size",
         "version-string",

@@ -299,6 +299,22 @@ PUBLISHED: dict[str, Published] = {
         "diverged",
         {0: {"environment"}},
     ),
+    "pandas-1-index-repr": Published(
+        [code("import pandas as pd\npd.Index([1, 3, 5])", result("Int64Index([1, 3, 5], dtype='int64')"))],
+        "diverged",
+        {0: {"environment"}},
+        {0: ["Int64Index", "pandas"]},
+    ),
+    "clock-read-in-an-earlier-cell": Published(
+        [
+            code("from datetime import datetime\nstarted = datetime.now()"),
+            code("print('month', started.month + 12 * started.year)", stream("month 24231\n"), count=2),
+            code("elapsed = datetime.now() - started\nelapsed.days", result("0"), count=3),
+        ],
+        "diverged",
+        {1: {"nondeterminism"}},
+        {1: ["started", "datetime.now"]},
+    ),
     "drift-without-evidence": Published(
         [code("print(sum([1, 2, 3]))", stream("7\n"))],
         "diverged",

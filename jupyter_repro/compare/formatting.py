@@ -55,6 +55,12 @@ FAMILIES: Final = (
         "pandas 3 shows text columns with dtype str where earlier versions showed object",
     ),
     FormattingFamily(
+        "pandas-index-repr",
+        "pandas",
+        "pandas 2 shows every numeric index as Index([...], dtype='int64') where pandas 1 showed "
+        "Int64Index, UInt64Index or Float64Index",
+    ),
+    FormattingFamily(
         "info-layout",
         "pandas",
         "DataFrame.info() lays out its table and memory usage differently",
@@ -138,6 +144,19 @@ def _string_dtype(text: str) -> str:
     return _STR_COLUMN.sub(r"\1\2object\3\4", text)
 
 
+_NUMERIC_INDEX = re.compile(r"\b(?:Int64|UInt64|Float64)Index\(")
+_WRAPPED = re.compile(r",\s+")
+_PADDED_START = re.compile(r"\(\[\s+")
+
+
+def _index_reprs(text: str) -> str:
+    """``Int64Index([...])`` as ``Index([...])``, with the repr's wrapped lines joined and its padding
+    dropped (the shorter name re-wraps the list at other items; pandas 2 pads the values to one width)."""
+    if "Index(" not in text:
+        return text
+    return _PADDED_START.sub("([", _WRAPPED.sub(", ", _NUMERIC_INDEX.sub("Index(", text)))
+
+
 _INFO_COLUMN = re.compile(r"^ *(?:\d+ +)?(?P<name>\S(?:.*?\S)?) +(?P<count>\d+) non-null +(?P<dtype>\S+) *$")
 _INFO_RULES = re.compile(r"^ *(?:# +Column\b.*|-+(?: +-+)+ *)$")
 _INFO_MEMORY = re.compile(r"^memory usage: .*$")
@@ -185,6 +204,7 @@ _REWRITES: Final[dict[str, Callable[[str], str]]] = {
     "numpy-scalar-repr": _numpy_scalars,
     "class-path": _class_paths,
     "pandas-string-dtype": _string_dtype,
+    "pandas-index-repr": _index_reprs,
     "info-layout": _info_layout,
     "figure-size": _figure_sizes,
     "version-string": _version_strings,
