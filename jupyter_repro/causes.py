@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from jupyter_repro.cell_causes import CellEvidence, NotebookEvidence, cell_causes, fallback_cause
+from jupyter_repro.evidence import Evidence, RecordedEvidence, environment_cause, evidence_causes
 from jupyter_repro.model import Pipeline
 from jupyter_repro.records import RunDiff
 from jupyter_repro.results import Cause, CellVerdict, StepResult
@@ -47,6 +48,10 @@ class RunEvidence:
     changes: RunDiff | None = None
     """What differs between the notebook's last recorded run and this one."""
     notebook: NotebookEvidence = field(default_factory=NotebookEvidence)
+    recorded: RecordedEvidence = field(default_factory=RecordedEvidence)
+    """What the notebook carries: its certificate and the source hashes JupyterLab recorded."""
+    here: Evidence = field(default_factory=Evidence)
+    """The same evidence, as this verification saw it."""
 
 
 def attribute_causes(evidence: RunEvidence) -> list[Cause]:
@@ -74,6 +79,9 @@ def attribute_causes(evidence: RunEvidence) -> list[Cause]:
         causes.extend(_hidden_state_causes(evidence, bad_steps))
         if evidence.changes is not None:
             run_wide = _environment_changes(evidence.changes, evidence.pipeline)
+        recorded_environment = environment_cause(evidence.recorded, evidence.here)
+        if recorded_environment is not None and not run_wide:
+            run_wide = [recorded_environment]  # with a ledger, its comparison is the more recent one
     explained = {cause.cell for cause in causes}
     for cell in bad:
         own = _causes_of_cell(cell, evidence)
@@ -102,8 +110,29 @@ def _causes_of_cell(cell: CellVerdict, evidence: RunEvidence) -> list[Cause]:
         )
     if evidence.changes is not None:
         causes.extend(_ledger_causes(evidence.changes, cell, evidence.pipeline, evidence.steps))
+    causes.extend(
+        _agreeing(
+            causes,
+            evidence_causes(cell.index, cell.step, evidence.pipeline, evidence.recorded, evidence.here),
+        )
+    )
     causes.extend(cell_causes(_cell_evidence(cell, evidence), evidence.notebook))
     return causes
+
+
+def _agreeing(ledger: Sequence[Cause], recorded: Sequence[Cause]) -> list[Cause]:
+    """The notebook's own evidence, without what the ledger already said: a code change the ledger
+    saw is not named twice, nor a data file it names."""
+    if any(cause.kind == "code" for cause in ledger):
+        recorded = [cause for cause in recorded if cause.kind != "code"]
+    named = [str(cause.evidence.get("path")) for cause in ledger if cause.kind == "data" and cause.evidence]
+    return [cause for cause in recorded if cause.kind != "data" or not _same_file(cause, named)]
+
+
+def _same_file(cause: Cause, absolute_paths: Sequence[str]) -> bool:
+    """Whether the ledger names the file a certificate cause names (absolute there, relative here)."""
+    relative = str(cause.evidence.get("path", "")).removeprefix("./")
+    return any(path == relative or path.endswith("/" + relative.lstrip("./")) for path in absolute_paths)
 
 
 def _cell_evidence(cell: CellVerdict, evidence: RunEvidence) -> CellEvidence:

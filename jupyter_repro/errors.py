@@ -118,3 +118,7 @@ class PathError(ReproError):
     """A path leaves the allowed root (server) or does not exist."""
 
     http_status = 404
+
+
+class RemoteError(ReproError):
+    """The team's remote store cannot be used as configured (bad URL, missing backend, key file)."""

@@ -95,3 +95,17 @@ def canonical_json(value: Any) -> bytes:
 def hash_json(value: Any) -> str:
     """Digest of a JSON-able value in its canonical encoding."""
     return hash_bytes(canonical_json(value))
+
+
+SOURCE_HASH_LENGTH = 16
+"""Hex digits kept of a cell source's SHA-256: enough to tell edits apart, short enough for metadata."""
+
+
+def source_hash(source: str) -> str:
+    """The hash JupyterLab records for the source that produced a cell's outputs.
+
+    SHA-256 (not BLAKE3) because the frontend computes the same value with the browser's Web Crypto,
+    which has no BLAKE3; the text is hashed as UTF-8 exactly as saved, so any edit (a comment included)
+    changes it. ``tests/fixtures/source_hashes.json`` pins the values both implementations must give.
+    """
+    return hashlib.sha256(source.encode("utf-8")).hexdigest()[:SOURCE_HASH_LENGTH]

@@ -30,31 +30,44 @@ PIP_TIMEOUT_S = 1800.0
 def isolated_kernel(notebook_path: str | Path, options: RunOptions) -> Iterator[tuple[str, dict[str, Any]]]:
     """Build the environment, register a temporary kernelspec, yield ``(kernel_name, build_report)``."""
     from jupyter_repro.env import capture_for_notebook, lock_environment
+    from jupyter_repro.evidence import recorded_evidence
     from jupyter_repro.home import find_home
     from jupyter_repro.notebook import load_notebook
     from jupyter_repro.pipeline import build_pipeline
 
     path = Path(notebook_path)
     notebook = load_notebook(path)
-    pipeline = build_pipeline(notebook, str(notebook_path))
-    home = find_home(path, options.home)
-    snapshot = lock_environment(capture_for_notebook(path, notebook), pipeline.imported_modules, home)
-    if snapshot.lock is None:
-        raise EnvironmentCaptureError(
-            f"cannot build an isolated environment: no lock ({snapshot.lock_error})",
-            notebook=str(notebook_path),
-            hint="pip-compile needs the package index; run without --isolated",
+    carried = recorded_evidence(notebook).certificate
+    if carried is not None and carried.lock is not None:
+        executable, lock_text = capture_for_notebook(path, notebook).executable, str(carried.lock["text"])
+        lock_hash, packages, source = (
+            str(carried.lock.get("hash", "")),
+            len(carried.lock.get("requirements") or []),
+            "notebook",
         )
+    else:
+        pipeline = build_pipeline(notebook, str(notebook_path))
+        home = find_home(path, options.home)
+        snapshot = lock_environment(capture_for_notebook(path, notebook), pipeline.imported_modules, home)
+        if snapshot.lock is None:
+            raise EnvironmentCaptureError(
+                f"cannot build an isolated environment: no lock ({snapshot.lock_error})",
+                notebook=str(notebook_path),
+                hint="pip-compile needs the package index; run without --isolated",
+            )
+        executable, lock_text = snapshot.executable, snapshot.lock.text
+        lock_hash, packages, source = snapshot.lock.hash, len(snapshot.lock.requirements), "here"
     folder = Path(tempfile.mkdtemp(prefix="jupyter-repro-isolated-"))
     previous_path = os.environ.get("JUPYTER_PATH")
     try:
         started = time.perf_counter()
-        python = _build_venv(folder, snapshot.executable, snapshot.lock.text)
+        python = _build_venv(folder, executable, lock_text)
         name = _register_kernel(folder, python)
         report = {
             "build_s": round(time.perf_counter() - started, 2),
-            "packages": len(snapshot.lock.requirements),
-            "lock_hash": snapshot.lock.hash,
+            "packages": packages,
+            "lock_hash": lock_hash,
+            "lock_source": source,
             "python": python,
         }
         os.environ["JUPYTER_PATH"] = os.pathsep.join(

@@ -74,3 +74,23 @@ def kernel_log_path(home: Path, run_id: str) -> Path:
 def work_dir(home: Path, run_id: str) -> Path:
     """Per-step scratch files of the run: step reports and outputs, inputs loaded from the cache."""
     return run_dir(home, run_id) / WORK_DIRNAME
+
+
+def project_root(home: Path) -> Path:
+    """The project a repro home belongs to: the folder that holds it. Paths in cache entries are
+    relative to it, so another checkout of the project, at another path, shares the entries."""
+    return home.parent
+
+
+def project_relative(path: str, root: Path) -> str:
+    """``path`` relative to the project (POSIX separators) when it is inside it, else unchanged."""
+    absolute = Path(path)
+    try:
+        return absolute.relative_to(root).as_posix()
+    except ValueError:
+        return path
+
+
+def from_project(stored: str, root: Path) -> str:
+    """The absolute path of a path as :func:`project_relative` stored it."""
+    return stored if Path(stored).is_absolute() else str(root / stored)

@@ -46,6 +46,24 @@ class Cell:
     ignore_output: bool
     raises_exception: bool = False
     """Declared to raise (tag ``raises-exception`` or ``# NBVAL_RAISES_EXCEPTION``): not a failure."""
+    reads: tuple[str, ...] = ()
+    """Names the cell reads before binding them, sorted (builtins only when a cell rebinds them)."""
+    defines: tuple[str, ...] = ()
+    """Names the cell binds or mutates, other than by ``import``, sorted.
+
+    With :attr:`reads`, what JupyterLab needs to tell that an input was redefined after a cell ran;
+    import bindings are left out because re-running an import rebinds the same module.
+    """
+
+    def to_json(self) -> dict[str, Any]:
+        """The cell's entry of ``cells[]`` in the ``steps --json`` shape of docs/cli.md."""
+        return {
+            "index": self.index,
+            "role": self.role,
+            "step": self.step,
+            "reads": list(self.reads),
+            "defines": list(self.defines),
+        }
 
 
 class StepInput(NamedTuple):
@@ -217,7 +235,7 @@ class Pipeline:
         return {
             "notebook": self.notebook,
             "steps": [step.to_json() for step in self.steps],
-            "cells": [{"index": cell.index, "role": cell.role, "step": cell.step} for cell in self.cells],
+            "cells": [cell.to_json() for cell in self.cells],
             "parameters": {name: jsonable(value) for name, value in self.parameters.items()},
             "setup_cells": list(self.setup_cells),
             "parameter_cells": list(self.parameter_cells),

@@ -37,7 +37,7 @@ def build_pipeline(nb: Any, notebook_path: str) -> Pipeline:
     steps = _steps(layout, step_flows, resolutions, requires, order)
     return Pipeline(
         notebook=notebook_path,
-        cells=layout.cells,
+        cells=flows.named_cells(layout),
         steps=steps,
         parameters=parameters.values,
         parameter_expressions=parameters.expressions,
@@ -123,6 +123,38 @@ class _CellFlows:
             step_of={c.index: c.step for c in layout.cells},
             uncertain=any(flow.imprecise for _, flow in self.preloaded(layout)),
         )
+
+    def named_cells(self, layout: Layout) -> tuple[Cell, ...]:
+        """Every cell with the names it reads and defines (``cells[]``: the frontend's out-of-order
+        marks compare them with live execution counts instead of analysing code itself)."""
+        found = [(cell, self._flow_of(cell)) for cell in layout.cells]
+        rebound = frozenset(name for _, flow in found if flow is not None for name in _defines(flow))
+        return tuple(
+            cell if flow is None else replace(cell, reads=_reads(flow, rebound), defines=_defines(flow))
+            for cell, flow in found
+        )
+
+    def _flow_of(self, cell: Cell) -> CellFlow | None:
+        """An executed cell's analysis; a skipped cell is analysed here (it runs interactively),
+        knowing the functions and imports of the analysed cells above it; ``None`` for text cells."""
+        if cell.index in self.flows:
+            return self.flows[cell.index]
+        if cell.role != "skip":
+            return None
+        above = [index for index in self.flows if index < cell.index]
+        known = self.flows[max(above)].known if above else dataflow.EMPTY
+        return dataflow.analyse_cell(cell.source, known)
+
+
+def _reads(flow: CellFlow, rebound: frozenset[str]) -> tuple[str, ...]:
+    """A cell's reads (weak ones included), without the kernel's own names unless a cell rebinds them."""
+    names = {*flow.reads, *flow.weak_reads}
+    return tuple(sorted(name for name in names if not dataflow.is_ambient(name) or name in rebound))
+
+
+def _defines(flow: CellFlow) -> tuple[str, ...]:
+    """What a cell binds or mutates, except names it binds by importing (the same module again)."""
+    return tuple(sorted(name for name in flow.defined if name not in flow.known.imports))
 
 
 def _defined_leniently(source: str) -> frozenset[str]:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from jupyter_repro.compare import CellComparison
+    from jupyter_repro.evidence import Evidence
 
 StepStatus = Literal["executed", "cached", "failed", "skipped"]
 RunKind = Literal["run", "verify"]
@@ -77,9 +78,11 @@ class StepResult:
     """Digest of the step's normalised code (comments do not count): the ledger's ``code_hash``."""
     code: str = ""
     """The step's source as it ran, for ``diff`` between runs."""
+    origin: Literal["local", "remote"] | None = None
+    """Where a cached step's entry came from: this checkout's store or the team's remote."""
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        document: dict[str, Any] = {
             "name": self.name,
             "status": self.status,
             "cache_key": self.cache_key,
@@ -91,6 +94,9 @@ class StepResult:
             "error": None if self.error is None else self.error.to_json(),
             "reason": self.reason,
         }
+        if self.origin is not None:
+            document["from"] = self.origin
+        return document
 
 
 @dataclass(frozen=True)
@@ -169,6 +175,10 @@ class RunResult:
     """Where the verification's HTML report is."""
     notes: tuple[str, ...] = ()
     """Facts about the verdict a reader should know (e.g. a notebook with nothing to verify)."""
+    evidence: Evidence | None = None
+    """What this verification saw (environment, data read, verified cells): what ``--stamp`` writes."""
+    recorded_evidence: Evidence | None = None
+    """The evidence the notebook's certificate carried when it was verified, if any."""
 
     @property
     def status(self) -> Literal["ok", "failed"]:
@@ -212,4 +222,9 @@ class RunResult:
             document["extra_run_ids"] = list(self.extra_run_ids)
         if self.report is not None:
             document["report"] = self.report
+        if self.evidence is not None:
+            document["evidence"] = {
+                "here": self.evidence.to_json(),
+                "recorded": None if self.recorded_evidence is None else self.recorded_evidence.to_json(),
+            }
         return document

@@ -28,10 +28,17 @@ from jupyter_repro.causes import RunEvidence, attribute_causes, nothing_compared
 from jupyter_repro.cell_causes import NotebookEvidence, volatile_names
 from jupyter_repro.compare import CellComparison, compare_cell
 from jupyter_repro.errors import PathError
+from jupyter_repro.evidence import Evidence, imported_packages, recorded_evidence, step_data, verified_cells
 from jupyter_repro.ledger import Ledger
 from jupyter_repro.records import RunDetail, RunDiff, diff_runs
 from jupyter_repro.results import Cause, CellVerdict, RunResult, Verdict
-from jupyter_repro.runner import RunOptions, RunOutcome, record_result, run_pipeline, step_run_record
+from jupyter_repro.runner import (
+    RunOptions,
+    RunOutcome,
+    record_result,
+    run_pipeline,
+    step_run_record,
+)
 
 NOTHING_TO_VERIFY = "the notebook has no code cell to verify: nothing in it can fail to reproduce"
 
@@ -98,6 +105,8 @@ def _verify(
         for _ in range(max(0, options.runs - 1))
     )
     nondeterministic = _disagreeing_cells(outcome, extra_runs)
+    recorded = recorded_evidence(outcome.source)
+    here = evidence_here(outcome, cells)
     with Ledger.open(outcome.home) as ledger:
         changes = _changes_since_last_run(outcome, run, ledger)
         evidence = RunEvidence(
@@ -110,6 +119,8 @@ def _verify(
             nondeterministic=nondeterministic,
             changes=changes,
             notebook=notebook_evidence(outcome, runs=1 + len(extra_runs)),
+            recorded=recorded,
+            here=here,
         )
         causes = attribute_causes(evidence)
         verdict = decide_verdict(run, cells)
@@ -127,6 +138,8 @@ def _verify(
             extra_run_ids=tuple(extra.run_id for extra in extra_runs),
             report=str(options.report or layout.report_path(outcome.home, run.run_id)),
             notes=(NOTHING_TO_VERIFY,) if not cells and run.failure is None else (),
+            evidence=here,
+            recorded_evidence=recorded.certificate,
         )
         record_result(ledger, result, outcome.home)
     _write_reports(result, outcome.home, options)
@@ -217,6 +230,33 @@ def notebook_evidence(outcome: RunOutcome, *, runs: int) -> NotebookEvidence:
     )
 
 
+def evidence_here(outcome: RunOutcome, cells: Sequence[CellVerdict]) -> Evidence:
+    """The evidence this verification saw, in the form a certificate carries it."""
+    run = outcome.result
+    environment = outcome.environment
+    notebook_folder = str(Path(outcome.notebook).resolve().parent)
+    project_root = str(layout.project_root(Path(outcome.home).resolve()))
+    sources = {cell.index: cell.source for cell in outcome.pipeline.cells if cell.cell_type == "code"}
+    lock = None if environment is None or environment.lock is None else environment.lock
+    return Evidence(
+        python=environment.python_version if environment else "",
+        implementation=environment.implementation if environment else "",
+        platform=f"{environment.system} {environment.machine}" if environment else "",
+        environment_hash=run.environment_hash,
+        seed=run.seed,
+        packages=imported_packages(
+            outcome.pipeline.imported_modules,
+            environment.packages_distributions if environment else {},
+            environment.packages if environment else {},
+        ),
+        data=step_data(run.steps, notebook_folder, project_root),
+        cells=verified_cells(sources, (cell.index for cell in cells if cell.status == "match")),
+        lock=None
+        if lock is None
+        else {"hash": lock.hash, "requirements": list(lock.requirements), "text": lock.text},
+    )
+
+
 def _changes_since_last_run(outcome: RunOutcome, run: RunResult, ledger: Ledger) -> RunDiff | None:
     """What differs from the notebook's last recorded run (None when there is none)."""
     previous = ledger.last_run(Path(outcome.notebook).resolve(), before=run.run_id)
@@ -238,7 +278,7 @@ def _changes_since_last_run(outcome: RunOutcome, run: RunResult, ledger: Ledger)
 def _write_reports(result: RunResult, home: Path, options: VerifyOptions) -> None:
     from jupyter_repro.report import render_report
 
-    html = render_report(result)
+    html = render_report(result, project_root=str(layout.project_root(home.resolve())))
     targets = [layout.report_path(home, result.run_id)]
     if options.report:
         targets.append(Path(options.report))
@@ -254,18 +294,32 @@ def _write_reports(result: RunResult, home: Path, options: VerifyOptions) -> Non
             ) from None
 
 
-def stamp_notebook(notebook_path: str | Path, result: RunResult) -> None:
-    """``--stamp``: the only write to the user's notebook, a certificate in ``metadata.jupyter_repro``."""
+def stamp_notebook(notebook_path: str | Path, result: RunResult) -> bool:
+    """``--stamp``: the only write to the user's notebook, a certificate in ``metadata.jupyter_repro``.
+
+    The certificate carries the verdict and the evidence (:mod:`jupyter_repro.evidence`). When the
+    notebook already holds a certificate with the same verdict, notebook hash and evidence, nothing is
+    written (its run id and time stay those of the verification that first certified this state), so
+    re-stamping an unchanged notebook leaves an empty git diff. Returns whether the file was written.
+    """
     from jupyter_repro.notebook import load_notebook, write_notebook_atomically
     from jupyter_repro.snapshot import notebook_content_hash
 
     notebook = load_notebook(notebook_path)
     settings = dict(notebook.metadata.get("jupyter_repro", {}))
-    settings["certificate"] = {
+    certified = {
         "verdict": result.verdict,
-        "run_id": result.run_id,
         "notebook_hash": notebook_content_hash(notebook),
+        "evidence": None if result.evidence is None else result.evidence.to_json(),
+    }
+    previous = settings.get("certificate")
+    if isinstance(previous, Mapping) and all(previous.get(key) == value for key, value in certified.items()):
+        return False
+    settings["certificate"] = {
+        **certified,
+        "run_id": result.run_id,
         "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     notebook.metadata["jupyter_repro"] = settings
     write_notebook_atomically(notebook, notebook_path)
+    return True

@@ -36,14 +36,19 @@ Keys may be added in later versions, never removed or renamed.
 ```text
 {"notebook": str, "steps": [{"name": str, "cells": [int], "after": [str], "depends_on": [str],
   "inputs": [{"name": str, "from": str}], "outputs": [str], "parameters": [str], ...}],
- "cells": [{"index": int, "role": str, "step": str|null}],
+ "cells": [{"index": int, "role": str, "step": str|null, "reads": [str], "defines": [str]}],
  "parameters": {name: value}, "setup_cells": [int],
  "hidden_state": [{"cell": int, "name": str, "defined_in": int|null, "kind": str,
                    "step": str|null, "description": str}], ...}
 ```
 
 `cells[]` gives every notebook cell's role (`step`, `setup`, `parameters`, `injected-parameters`,
-`skip`, `text`) and step: what the JupyterLab badges show.
+`skip`, `text`) and step: what the JupyterLab badges show. `reads` and `defines` (sorted) are the
+names the static analysis finds in the cell: read before the cell binds them (builtins only when a
+cell rebinds them), and bound or mutated, except by `import` (re-running an import binds the same
+module again). Text cells have none; skipped cells are analysed too (they run interactively). A cell
+using `exec`, a star import or `%run` lists only the names the analysis can see. JupyterLab's "out of
+order" marks compare them with the execution counts (docs/frontend.md).
 
 `run --json` and `verify --json`:
 
@@ -53,13 +58,22 @@ Keys may be added in later versions, never removed or renamed.
  "seed": int, "parameters": {...}, "environment_hash": str,
  "steps": [{"name": str, "status": "executed"|"cached"|"failed"|"skipped", "cache_key": str,
             "duration_s": float, "reads": [{"path": str, "hash": str}],
-            "writes": [{"path": str, "hash": str}], "network": [str], "error": {...}|null, ...}],
+            "writes": [{"path": str, "hash": str}], "network": [str], "error": {...}|null,
+            "from": "local"|"remote" (cached steps only), ...}],
  "cells": [{"index": int, "step": str, "status": "match"|"differ"|"error"|"unverified"|"ignored",
             "diff": str|null, "reason": str}],
  "causes": [{"kind": "code"|"data"|"environment"|"nondeterminism"|"hidden-state"|"error",
              "step": str|null, "cell": int|null, "detail": str, "hint": str|null, ...}],
- "notes": [str], "executed_notebook": str, "report": str}
+ "notes": [str], "executed_notebook": str, "report": str,
+ "isolated": {"build_s": float, "packages": int, "lock_hash": str,
+              "lock_source": "notebook"|"here", "python": str} (verify --isolated only),
+ "evidence": {"here": EVIDENCE, "recorded": EVIDENCE|null} (verify only)}
 ```
+
+`EVIDENCE` is what `verify --stamp` writes into `metadata.jupyter_repro.certificate.evidence`
+(docs/verify.md, "Sharing a notebook"): `{"python": str, "implementation": str, "platform": str,
+"environment_hash": str, "seed": int, "packages": {distribution: version}, "data": {step: {path: hash}},
+"cells": {index: source_hash}, "lock": {"hash", "requirements", "text"} (when compiled)}`.
 
 Every cell whose status is `differ` or `error` has at least one cause whose `cell` is its index;
 `cell` is null for a cause of the whole run. Evidence keys may follow (`distribution`, `installed`,

@@ -20,7 +20,7 @@ import {
   cellModels,
   cellSourcesOf,
   pipelineViewOf,
-  savedBasis,
+  refreshAnalysis,
   setTags,
   tagsOf
 } from './notebook';
@@ -333,7 +333,7 @@ async function exportNotebook(panel: NotebookPanel, context: ICommandsContext): 
   let parameters: Record<string, unknown> = {};
   let parametersProblem: string | null = null;
   try {
-    parameters = (await model.refreshSteps(path, savedBasis(panel))).parameters;
+    parameters = (await refreshAnalysis(panel, model)).parameters;
   } catch (reason) {
     parametersProblem = messageOf(reason);
   }

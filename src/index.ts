@@ -1,8 +1,8 @@
 /**
- * The jupyter-repro JupyterLab plugins: commands, step badges, kernel seeding and the pipeline side
- * panel (`jupyter-repro:plugin`), and the "Pipeline" section of the property inspector
- * (`jupyter-repro:metadata-form`). Toolbar buttons and the metadata form are declared in
- * schema/plugin.json.
+ * The jupyter-repro JupyterLab plugins: commands, step badges and execution marks, recording the
+ * executed source, kernel seeding and the pipeline side panel (`jupyter-repro:plugin`), and the
+ * "Pipeline" section of the property inspector (`jupyter-repro:metadata-form`). Toolbar buttons, the
+ * metadata form and the settings are declared in schema/plugin.json.
  */
 import { JupyterFrontEnd, JupyterFrontEndPlugin, ILabShell } from '@jupyterlab/application';
 import { ICommandPalette } from '@jupyterlab/apputils';
@@ -15,6 +15,7 @@ import { addCommands, notifyError, renameStep } from './commands';
 import { MAIN_STEP, stepNamesOf } from './core/tags';
 import { messageOf, ReproModel } from './model';
 import { cellInputsOf } from './notebook';
+import { ExecutionRecorder } from './recorder';
 import { ReproAPI } from './request';
 import { KernelSeeder } from './seeding';
 import { CommandIDs, METADATA_FORM_PLUGIN_ID, PLUGIN_ID, TAGS_FIELD_RENDERER_ID } from './tokens';
@@ -38,6 +39,19 @@ const plugin: JupyterFrontEndPlugin<void> = {
     const api = new ReproAPI();
     const model = new ReproModel(api);
     let seedKernel = true;
+    // off until the settings say otherwise: a user who turned it off gets nothing written, ever
+    let recordExecutedSource = settingRegistry === null;
+    const recording = (): boolean => recordExecutedSource;
+    new ExecutionRecorder(recording);
+    const badges = new Set<BadgeTracker>();
+    const setRecording = (value: boolean): void => {
+      if (value !== recordExecutedSource) {
+        recordExecutedSource = value;
+        badges.forEach(badge => {
+          badge.refresh(); // the "edited since run" marks follow the setting
+        });
+      }
+    };
 
     const panel = new PipelinePanel({
       model,
@@ -77,10 +91,15 @@ const plugin: JupyterFrontEndPlugin<void> = {
     }
 
     tracker.widgetAdded.connect((_, notebook: NotebookPanel) => {
-      new BadgeTracker(notebook, model, () => {
-        app.commands.notifyCommandChanged(CommandIDs.toggleStep);
-        app.commands.notifyCommandChanged(CommandIDs.renameStep);
+      const tracked = new BadgeTracker(notebook, model, {
+        onRender: () => {
+          app.commands.notifyCommandChanged(CommandIDs.toggleStep);
+          app.commands.notifyCommandChanged(CommandIDs.renameStep);
+        },
+        recording
       });
+      badges.add(tracked);
+      notebook.disposed.connect(() => badges.delete(tracked));
       new KernelSeeder(notebook, () => seedKernel);
     });
 
@@ -89,11 +108,13 @@ const plugin: JupyterFrontEndPlugin<void> = {
         settings => {
           const update = (): void => {
             seedKernel = settings.get('seedKernel').composite !== false;
+            setRecording(settings.get('recordExecutedSource').composite !== false);
           };
           update();
           settings.changed.connect(update);
         },
         (reason: unknown) => {
+          setRecording(true); // the default
           console.warn('jupyter-repro: cannot load settings', reason);
         }
       );

@@ -22,6 +22,7 @@ import {
   JobState
 } from './core/api';
 import { compareEnvironments, IEnvironmentDifference } from './core/compare';
+import { ISavedCell } from './core/stale';
 
 /** A run or verify started from the UI, from its request to its result. */
 export interface IJobRun {
@@ -57,6 +58,12 @@ export interface IStepsState {
    * badges use the server's placement only while the notebook's basis is still this one.
    */
   basis: string | null;
+  /**
+   * The ids and sources of the cells of the notebook the answer describes, when the caller knew them
+   * (as for `basis`); `null` otherwise. The out-of-order marks use the server's per-cell names only
+   * for cells whose source is still the analysed one.
+   */
+  cells: readonly ISavedCell[] | null;
 }
 
 export interface IRunsState {
@@ -141,17 +148,22 @@ export class ReproModel {
   }
 
   /**
-   * Fetch the notebook's pipeline; a failure is kept in the state (and rethrown). `basis` is the tag
-   * basis of the saved notebook, if the caller knows it (see `IStepsState.basis`). Asking again for
-   * the same path and basis while an answer is on its way waits for that answer.
+   * Fetch the notebook's pipeline; a failure is kept in the state (and rethrown). `basis` and `cells`
+   * are the tag basis and the cells of the saved notebook, if the caller knows them (see
+   * `IStepsState`). Asking again for the same path, basis and cells while an answer is on its way
+   * waits for that answer.
    */
-  refreshSteps(path: string, basis: string | null = null): Promise<IStepsInfo> {
-    const key = JSON.stringify([path, basis]);
+  refreshSteps(
+    path: string,
+    basis: string | null = null,
+    cells: readonly ISavedCell[] | null = null
+  ): Promise<IStepsInfo> {
+    const key = JSON.stringify([path, basis, cells]);
     const pending = this._pendingSteps.get(key);
     if (pending !== undefined) {
       return pending;
     }
-    const request = this._fetchSteps(path, basis).finally(() => {
+    const request = this._fetchSteps(path, basis, cells).finally(() => {
       this._pendingSteps.delete(key);
     });
     this._pendingSteps.set(key, request);
@@ -373,13 +385,17 @@ export class ReproModel {
     }
   }
 
-  private async _fetchSteps(path: string, basis: string | null): Promise<IStepsInfo> {
+  private async _fetchSteps(
+    path: string,
+    basis: string | null,
+    cells: readonly ISavedCell[] | null
+  ): Promise<IStepsInfo> {
     try {
       const steps = await this.api.steps(path);
-      this._setSteps({ path, steps, error: null, basis });
+      this._setSteps({ path, steps, error: null, basis, cells });
       return steps;
     } catch (reason) {
-      this._setSteps({ path, steps: null, error: messageOf(reason), basis });
+      this._setSteps({ path, steps: null, error: messageOf(reason), basis, cells });
       throw reason;
     }
   }

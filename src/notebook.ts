@@ -6,7 +6,9 @@
 import { ICellModel } from '@jupyterlab/cells';
 import { NotebookPanel } from '@jupyterlab/notebook';
 
+import { IStepsInfo } from './core/api';
 import { IPipelineView, pipelineView, tagBasis } from './core/placement';
+import { ISavedCell } from './core/stale';
 import { ICellInput } from './core/tags';
 import { ReproModel } from './model';
 
@@ -56,6 +58,24 @@ export function cellInputsOf(panel: NotebookPanel): ICellInput[] {
  */
 export function savedBasis(panel: NotebookPanel): string | null {
   return panel.context.model.dirty ? null : tagBasis(cellInputsOf(panel));
+}
+
+/**
+ * The ids and sources of the saved notebook's cells (the file the server analyses): known when the
+ * notebook has no unsaved changes (`null` otherwise).
+ */
+export function savedCells(panel: NotebookPanel): ISavedCell[] | null {
+  return panel.context.model.dirty
+    ? null
+    : cellModels(panel).map(cell => ({ id: cell.id, source: cell.sharedModel.getSource() }));
+}
+
+/**
+ * Ask the server for the notebook's analysis, telling the model which saved notebook it describes
+ * when that is known (see `ReproModel.refreshSteps`).
+ */
+export function refreshAnalysis(panel: NotebookPanel, model: ReproModel): Promise<IStepsInfo> {
+  return model.refreshSteps(panel.context.path, savedBasis(panel), savedCells(panel));
 }
 
 /** Where each cell of the notebook sits: the server's answer if it is current, else offline. */

@@ -316,6 +316,33 @@ def test_to_json_has_the_contract_shape() -> None:
     assert a_step["outputs"] == ["a"]
 
 
+def test_cells_json_lists_what_each_cell_reads_and_defines() -> None:
+    pipeline = pipeline_of(
+        ("import numpy as np\nrows = 3", ["setup"]),
+        markdown(),
+        "data = np.arange(rows)\nprint(len(data))",
+        "data.append(4)",
+        ("peek = data[:2]", ["skip"]),
+        "len = 2\ntotal = sum(data) + len",
+    )
+    cells = json.loads(json.dumps(pipeline.to_json()))["cells"]
+    assert [{key: cell[key] for key in ("index", "reads", "defines")} for cell in cells] == [
+        {"index": 0, "reads": [], "defines": ["rows"]},  # the import binds the same module again
+        {"index": 1, "reads": [], "defines": []},
+        {"index": 2, "reads": ["len", "np", "rows"], "defines": ["data"]},  # a builtin a cell rebinds
+        {"index": 3, "reads": ["data"], "defines": ["data"]},  # mutation is definition
+        {"index": 4, "reads": ["data"], "defines": ["peek"]},  # skipped cells run interactively
+        {"index": 5, "reads": ["data"], "defines": ["len", "total"]},
+    ]
+    assert {"index", "role", "step"} <= set(cells[0])  # keys are only ever added
+
+
+def test_cells_json_leaves_out_builtins_nobody_rebinds() -> None:
+    cells = pipeline_of("x = 1", "print(sorted([x]))").to_json()["cells"]
+    assert cells[1]["reads"] == ["x"]
+    assert cells[1]["defines"] == []
+
+
 # ---- Kale
 
 

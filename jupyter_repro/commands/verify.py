@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from jupyter_repro.commands import whole_number
 from jupyter_repro.commands.run import add_parameter_arguments, progress_callback
@@ -27,7 +28,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--isolated",
         action="store_true",
-        help="verify in a fresh virtual environment built from the notebook's lock",
+        help="verify in a fresh virtual environment built from the lock inside the notebook "
+        "(its certificate's), or from a lock compiled here when it has none",
+    )
+    parser.add_argument(
+        "--lock",
+        action="store_true",
+        help="compile a pip-tools lock of the imported distributions, so --stamp carries it "
+        "(always done with --isolated)",
     )
     parser.add_argument("--report", metavar="FILE.html", help="also write the HTML report here")
     parser.add_argument(
@@ -50,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
             no_cache=args.no_cache,
             cell_timeout_s=args.timeout,
             home=args.home,
-            capture_lock=args.isolated,
+            capture_lock=args.isolated or args.lock,
             progress=progress_callback(args),
         ),
         runs=args.runs,
@@ -80,6 +88,8 @@ def verify_summary(result: RunResult) -> str:
         "cells: " + ", ".join(f"{n} {status}" for status, n in sorted(counts.items())),
     ]
     lines.extend(result.notes)
+    if result.isolated is not None:
+        lines.append(_isolated_line(result.isolated))
     for c in result.causes:
         where = (f" in step {c.step}" if c.step else "") + (f" (cell {c.cell})" if c.cell is not None else "")
         lines.append(f"  cause {c.kind}{where}: {c.detail}")
@@ -91,3 +101,13 @@ def verify_summary(result: RunResult) -> str:
         lines.append(render_table(("cell", "step", "status", "why"), rows))
     lines.append(f"run {result.run_id}; report: {result.report}")
     return "\n".join(lines)
+
+
+def _isolated_line(isolated: Mapping[str, Any]) -> str:
+    """Say whose environment the isolated run rebuilt: the author's (the notebook's lock) or this one's."""
+    where = (
+        "the lock inside the notebook (the environment it was stamped in)"
+        if isolated.get("lock_source") == "notebook"
+        else "a lock made here, from this environment (the notebook carries none)"
+    )
+    return f"isolated: built from {where}, {isolated.get('packages')} packages in {isolated.get('build_s')} s"

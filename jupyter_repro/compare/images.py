@@ -106,16 +106,22 @@ def decode_image(data: str) -> Image.Image | None:
     return Image.alpha_composite(background, rgba).convert("RGB")
 
 
+def largest_channel_difference(saved: Image.Image, new: Image.Image) -> Image.Image:
+    """Per pixel, the largest absolute difference of its three channels (an ``L`` image): a pixel
+    differs when this exceeds the threshold. The report paints the same pixels (one rule)."""
+    from PIL import ImageChops
+
+    red, green, blue = ImageChops.difference(saved, new).split()
+    return ImageChops.lighter(ImageChops.lighter(red, green), blue)
+
+
 def pixel_difference(saved: Image.Image, new: Image.Image, threshold: int) -> tuple[float, float]:
     """Mean absolute channel difference (0-255) and the fraction of pixels with a channel off by more
     than ``threshold``."""
     from PIL import ImageChops, ImageStat
 
-    difference = ImageChops.difference(saved, new)
-    mean = sum(ImageStat.Stat(difference).mean) / 3
-    red, green, blue = difference.split()
-    largest = ImageChops.lighter(ImageChops.lighter(red, green), blue)
-    histogram = largest.histogram()
+    mean = sum(ImageStat.Stat(ImageChops.difference(saved, new)).mean) / 3
+    histogram = largest_channel_difference(saved, new).histogram()
     pixels = saved.size[0] * saved.size[1]
     return mean, sum(histogram[threshold + 1 :]) / pixels if pixels else 0.0
 

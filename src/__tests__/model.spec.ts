@@ -270,7 +270,8 @@ describe('ReproModel steps and runs', () => {
       path: 'bad.ipynb',
       steps: null,
       error: 'bad.ipynb: cell 3: cycle',
-      basis: null
+      basis: null,
+      cells: null
     });
     expect(states).toEqual([null, 'bad.ipynb: cell 3: cycle']);
   });
@@ -288,6 +289,22 @@ describe('ReproModel steps and runs', () => {
     await m.refreshSteps('nb.ipynb', 'basis-2');
     expect(api.calls.filter(c => c === 'steps nb.ipynb')).toHaveLength(2);
     expect(m.steps('nb.ipynb')?.basis).toBe('basis-2');
+  });
+
+  it('keeps the saved cells the analysis describes, and asks again when they differ', async () => {
+    const api = new FakeAPI();
+    const m = model(api);
+    const saved = [{ id: 'a', source: 'x = 1' }];
+    await m.refreshSteps('nb.ipynb', 'basis-1', saved);
+    expect(m.steps('nb.ipynb')?.cells).toEqual(saved);
+    // the same tags, sources saved twice in a row: two saved notebooks, two answers
+    const edited = [{ id: 'a', source: 'x = 2' }];
+    await Promise.all([
+      m.refreshSteps('nb.ipynb', 'basis-1', saved),
+      m.refreshSteps('nb.ipynb', 'basis-1', edited)
+    ]);
+    expect(api.calls.filter(c => c === 'steps nb.ipynb')).toHaveLength(3);
+    expect(m.steps('nb.ipynb')?.cells).toEqual(edited);
   });
 
   it('asks the server for its export targets once, and again after a failure', async () => {

@@ -46,11 +46,15 @@ export interface IHiddenState {
  * Where one cell sits in the pipeline, as the server's tag grammar (tags.py) placed it: `role` is
  * `step`, `setup`, `parameters`, `injected-parameters`, `skip` or `text` (markdown and raw cells);
  * `step` is the step whose region the cell is in (`null` for setup, parameters and text cells).
+ * `reads` and `defines` are the names the server's static analysis found in the cell (sorted; empty
+ * for text cells; older servers do not send them): the out-of-order marks use them.
  */
 export interface IPipelineCell {
   index: number;
   role: string;
   step: string | null;
+  reads?: string[];
+  defines?: string[];
 }
 
 /** `GET steps?path=NB`: the `steps --json` shape. */

@@ -1,7 +1,8 @@
 /**
  * Step badges: every code cell of a pipeline step shows a small label in its step's colour in the
  * cell header; after a run or verify, the cell's status (cached / executed / matches / differs /
- * failed) next to it, and while a job runs, its step's progress.
+ * failed) next to it, and while a job runs, its step's progress. In every notebook, tagged or not,
+ * the execution marks follow: "edited since run" and "out of order" (marks.ts).
  *
  * Where a cell sits is the server's answer (`GET steps`, `cells[]`), the one source of truth; the
  * TypeScript grammar only stands in while no answer describes the current tags (core/placement.ts).
@@ -13,12 +14,29 @@ import { IDisposable } from '@lumino/disposable';
 
 import { badgeStatus, stepColour, textColourOn } from '../core/format';
 import { IPipelineView } from '../core/placement';
+import { SourceHashes } from '../core/sourcehash';
 import { hasPipelineTags, ICellPlace } from '../core/tags';
+import { executionMarks, hasRunCells, IMark } from '../marks';
 import { IJobRun, IStepsState, ReproModel } from '../model';
-import { cellInputsOf, cellModels, pipelineViewOf, savedBasis } from '../notebook';
+import { cellInputsOf, cellModels, pipelineViewOf, refreshAnalysis } from '../notebook';
 
 const BADGES_CLASS = 'jp-repro-badges';
 const HEADER_WITH_BADGES_CLASS = 'jp-repro-has-badges';
+const MARK_CLASS = 'jp-repro-mark';
+/** Milliseconds without typing before the "edited since run" marks are checked again. */
+const TYPING_DELAY = 300;
+/** Mark colours, theme variables with fallbacks (the status colours of style/base.css). */
+const MARK_COLOURS: Readonly<Record<IMark['kind'], readonly [string, string]>> = {
+  edited: ['var(--jp-warn-color2, #ffb74d)', 'var(--jp-ui-inverse-font-color0, #000)'],
+  'out-of-order': ['var(--jp-warn-color1, #f57c00)', '#fff']
+};
+
+export interface IBadgeOptions {
+  /** Called after each redraw (tags may have changed: commands update their state). */
+  onRender?: () => void;
+  /** Whether the executed source is recorded (`recordExecutedSource`); read at every redraw. */
+  recording?: () => boolean;
+}
 
 /** What one cell's badge shows. */
 interface IBadge {
@@ -59,13 +77,12 @@ function statusTitle(kind: string): string {
 
 /** Draws the badges of one notebook; created for each notebook panel, disposed with it. */
 export class BadgeTracker implements IDisposable {
-  /**
-   * @param onRender - called after each redraw (tags may have changed: commands update their state)
-   */
-  constructor(panel: NotebookPanel, model: ReproModel, onRender?: () => void) {
+  constructor(panel: NotebookPanel, model: ReproModel, options: IBadgeOptions = {}) {
     this._panel = panel;
     this._model = model;
-    this._onRender = onRender ?? null;
+    this._onRender = options.onRender ?? null;
+    this._recording = options.recording ?? (() => true);
+    this._hashes = new SourceHashes(this._schedule);
     const notebookModel = panel.content.model;
     notebookModel?.cells.changed.connect(this._onCellsChanged, this);
     this._connectCells();
@@ -100,12 +117,19 @@ export class BadgeTracker implements IDisposable {
     this._panel.context.fileChanged.disconnect(this._onSaved, this);
     this._panel.content.model?.cells.changed.disconnect(this._onCellsChanged, this);
     for (const cell of this._connected) {
-      cell.metadataChanged.disconnect(this._schedule, this);
+      this._disconnectCell(cell);
     }
     this._connected.clear();
-    if (this._timer !== null) {
-      clearTimeout(this._timer);
+    for (const timer of [this._timer, this._typingTimer]) {
+      if (timer !== null) {
+        clearTimeout(timer);
+      }
     }
+  }
+
+  /** Redraw the marks now (the recording setting changed). */
+  refresh(): void {
+    this._schedule();
   }
 
   /** Redraw soon (many metadata changes in a row become one redraw). */
@@ -119,6 +143,17 @@ export class BadgeTracker implements IDisposable {
     }, 0);
   };
 
+  /** A source changed: check the marks once typing pauses, not on every keystroke. */
+  private _scheduleAfterTyping = (): void => {
+    if (this._typingTimer !== null) {
+      clearTimeout(this._typingTimer);
+    }
+    this._typingTimer = setTimeout(() => {
+      this._typingTimer = null;
+      this._schedule();
+    }, TYPING_DELAY);
+  };
+
   private _onCellsChanged = (): void => {
     this._connectCells();
     this._schedule();
@@ -129,14 +164,22 @@ export class BadgeTracker implements IDisposable {
     for (const cell of current) {
       if (!this._connected.has(cell)) {
         cell.metadataChanged.connect(this._schedule, this);
+        cell.stateChanged.connect(this._schedule, this); // execution counts
+        cell.contentChanged.connect(this._scheduleAfterTyping, this);
       }
     }
     for (const cell of this._connected) {
       if (!current.has(cell)) {
-        cell.metadataChanged.disconnect(this._schedule, this);
+        this._disconnectCell(cell);
       }
     }
     this._connected = current;
+  }
+
+  private _disconnectCell(cell: ICellModel): void {
+    cell.metadataChanged.disconnect(this._schedule, this);
+    cell.stateChanged.disconnect(this._schedule, this);
+    cell.contentChanged.disconnect(this._scheduleAfterTyping, this);
   }
 
   private _onJobChanged = (_: ReproModel, job: IJobRun): void => {
@@ -151,16 +194,18 @@ export class BadgeTracker implements IDisposable {
     }
   };
 
-  /** The notebook was opened, saved or renamed: ask the server where its cells sit now. */
+  /**
+   * The notebook was opened, saved or renamed: ask the server where its cells sit now, and what
+   * they read and define (for the out-of-order marks, also in a notebook without tags).
+   */
   private _onSaved = (): void => {
     this._schedule();
-    if (this._isDisposed || !hasPipelineTags(cellInputsOf(this._panel))) {
+    if (this._isDisposed || this._panel.context.model.dirty) {
       return;
     }
-    const basis = savedBasis(this._panel);
-    if (basis !== null) {
+    if (hasPipelineTags(cellInputsOf(this._panel)) || hasRunCells(this._panel)) {
       // a failure is kept in the model's state (the panel reports it); the badges fall back offline
-      this._model.refreshSteps(this._panel.context.path, basis).catch(() => undefined);
+      refreshAnalysis(this._panel, this._model).catch(() => undefined);
     }
   };
 
@@ -247,9 +292,9 @@ export class BadgeTracker implements IDisposable {
       return;
     }
     const badges = this._badges();
+    const marks = executionMarks(this._panel, this._model, this._hashes, this._recording());
     const widgets = this._panel.content.widgets;
     widgets.forEach((cell, i) => {
-      const badge = i < badges.length ? badges[i] : null;
       if (cell.node.querySelector(':scope > .jp-Cell-header') === null) {
         // a placeholder, not rendered yet: draw once it is
         if (!this._waiting.has(cell)) {
@@ -260,18 +305,18 @@ export class BadgeTracker implements IDisposable {
         }
         return;
       }
-      this._draw(cell, badge);
+      this._draw(cell, i < badges.length ? badges[i] : null, i < marks.length ? marks[i] : []);
     });
     this._onRender?.();
   }
 
-  private _draw(cell: Cell, badge: IBadge | null): void {
+  private _draw(cell: Cell, badge: IBadge | null, marks: readonly IMark[]): void {
     const header = cell.node.querySelector(':scope > .jp-Cell-header');
     if (header === null) {
       return;
     }
-    let holder = header.querySelector(`:scope > .${BADGES_CLASS}`);
-    if (badge === null) {
+    let holder = header.querySelector<HTMLElement>(`:scope > .${BADGES_CLASS}`);
+    if (badge === null && marks.length === 0) {
       holder?.remove();
       header.classList.remove(HEADER_WITH_BADGES_CLASS);
       return;
@@ -282,41 +327,66 @@ export class BadgeTracker implements IDisposable {
       header.append(holder);
       header.classList.add(HEADER_WITH_BADGES_CLASS);
     }
-    const key = JSON.stringify(badge);
-    if ((holder as HTMLElement).dataset.key === key) {
+    const key = JSON.stringify([badge, marks]);
+    if (holder.dataset.key === key) {
       return;
     }
-    (holder as HTMLElement).dataset.key = key;
-    (holder as HTMLElement).dataset.source = badge.source;
-    const label = document.createElement('span');
-    label.className = 'jp-repro-badge';
-    label.dataset.role = badge.role;
-    if (badge.step !== null) {
-      label.dataset.step = badge.step;
+    holder.dataset.key = key;
+    if (badge === null) {
+      delete holder.dataset.source; // marks only: no placement is shown
+    } else {
+      holder.dataset.source = badge.source;
     }
-    label.textContent = badge.label;
-    label.title = badge.title;
-    if (badge.colour !== null) {
-      label.style.backgroundColor = badge.colour;
-      label.style.color = textColourOn(badge.colour);
-    }
-    const parts: HTMLElement[] = [label];
-    if (badge.status !== null) {
-      const status = document.createElement('span');
-      status.className = 'jp-repro-badge-status';
-      status.dataset.status = badge.status.kind;
-      status.textContent = badge.status.label;
-      status.title = statusTitle(badge.status.kind);
-      parts.push(status);
-    }
-    holder.replaceChildren(...parts);
+    holder.replaceChildren(...(badge === null ? [] : badgeParts(badge)), ...marks.map(markPart));
   }
 
   private _panel: NotebookPanel;
   private _model: ReproModel;
   private _onRender: (() => void) | null;
+  private _recording: () => boolean;
+  private _hashes: SourceHashes;
   private _connected = new Set<ICellModel>();
   private _waiting = new WeakSet<Cell>();
   private _timer: ReturnType<typeof setTimeout> | null = null;
+  private _typingTimer: ReturnType<typeof setTimeout> | null = null;
   private _isDisposed = false;
+}
+
+/** The label of a cell's place in the pipeline, and its status after a job. */
+function badgeParts(badge: IBadge): HTMLElement[] {
+  const label = document.createElement('span');
+  label.className = 'jp-repro-badge';
+  label.dataset.role = badge.role;
+  if (badge.step !== null) {
+    label.dataset.step = badge.step;
+  }
+  label.textContent = badge.label;
+  label.title = badge.title;
+  if (badge.colour !== null) {
+    label.style.backgroundColor = badge.colour;
+    label.style.color = textColourOn(badge.colour);
+  }
+  const parts: HTMLElement[] = [label];
+  if (badge.status !== null) {
+    const status = document.createElement('span');
+    status.className = 'jp-repro-badge-status';
+    status.dataset.status = badge.status.kind;
+    status.textContent = badge.status.label;
+    status.title = statusTitle(badge.status.kind);
+    parts.push(status);
+  }
+  return parts;
+}
+
+/** An execution mark, drawn like a status (`data-status` is `edited` or `out-of-order`). */
+function markPart(mark: IMark): HTMLElement {
+  const element = document.createElement('span');
+  element.className = `jp-repro-badge-status ${MARK_CLASS}`;
+  element.dataset.status = mark.kind;
+  element.textContent = mark.label;
+  element.title = mark.title;
+  const [background, foreground] = MARK_COLOURS[mark.kind];
+  element.style.setProperty('--jp-repro-status-bg', background);
+  element.style.setProperty('--jp-repro-status-fg', foreground);
+  return element;
 }

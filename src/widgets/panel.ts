@@ -12,7 +12,7 @@ import { Panel, Widget } from '@lumino/widgets';
 import { ICellResult, IRunSummary, IStepsInfo, IVersionInfo } from '../core/api';
 import { itemAt } from '../core/util';
 import { IJobRun, IRunsState, IStepsState, messageOf, ReproModel } from '../model';
-import { cellIdsOf, pipelineViewOf, savedBasis } from '../notebook';
+import { cellIdsOf, pipelineViewOf, refreshAnalysis } from '../notebook';
 import { CommandIDs } from '../tokens';
 import { DagView } from './dag';
 import { showComparison } from './diffview';
@@ -121,7 +121,7 @@ export class PipelinePanel extends Panel {
       return;
     }
     const path = notebook.context.path;
-    this._model.refreshSteps(path, savedBasis(notebook)).catch((reason: unknown) => {
+    refreshAnalysis(notebook, this._model).catch((reason: unknown) => {
       const message = messageOf(reason);
       if (notify && this._lastAnalysisError !== message) {
         this._notify(`Pipeline analysis of ${path} failed: ${message}`);
