@@ -52,7 +52,8 @@ class CacheEntry:
     ``outputs`` maps a code cell's index in the notebook to its nbformat output dicts.
     ``variables`` maps each stored output variable to ``{"blob", "serializer", "file", "type", ...}``;
     ``unstored`` names the output variables that could not be stored, with the reason.
-    ``reads``/``writes`` are ``(absolute path, digest)`` of the files the step read and wrote.
+    ``reads``/``writes`` are ``(path, digest)`` of the files the step read and wrote; a path inside the
+    project is relative to it (:func:`jupyter_repro.layout.project_relative`), so checkouts share entries.
     """
 
     key: str

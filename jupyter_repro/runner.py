@@ -25,10 +25,11 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from jupyter_repro import hashing, layout
 from jupyter_repro.cache import ArtifactStore, CacheEntry
+from jupyter_repro.cell_outputs import cell_error, show_pager_inline, usage_error
 from jupyter_repro.fsio import write_atomically
 from jupyter_repro.home import check_trusted, find_home
 from jupyter_repro.kernel import codegen
@@ -41,6 +42,7 @@ from jupyter_repro.params import assignment_source, resolve_parameters
 from jupyter_repro.pipeline import build_pipeline
 from jupyter_repro.plan import KeyInputs, plan_steps, result_fingerprint, step_code_hash
 from jupyter_repro.records import EnvironmentSnapshot, FileRef, StepRunRecord
+from jupyter_repro.remote import RemoteConfig, RemoteStore, Uploader, connect
 from jupyter_repro.results import RunKind, RunResult, StepError, StepResult, StepStatus, jsonable
 
 ProgressCallback = Callable[[str, dict[str, Any]], None]
@@ -48,7 +50,6 @@ ProgressCallback = Callable[[str, dict[str, Any]], None]
 
 _ROLE_KEY = "jupyter_repro"
 RAISES_EXCEPTION_TAG = "raises-exception"
-USAGE_ERROR = "UsageError: "
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,8 @@ class RunOptions:
     """Run in this kernelspec instead of the notebook's (``verify --isolated``)."""
     capture_lock: bool = False
     progress: ProgressCallback | None = None
+    remote: RemoteConfig | None = None
+    """The team's store (``--remote``): looked up on a local miss, written after each step."""
 
 
 @dataclass
@@ -84,6 +87,7 @@ class StepOutcome:
     reason: str | None = None
     fingerprint: str | None = None
     """Digest of what the step produced (known once it is cached or has executed)."""
+    origin: Literal["local", "remote"] | None = None
 
     def result(self) -> StepResult:
         return StepResult(
@@ -99,6 +103,7 @@ class StepOutcome:
             reason=self.reason,
             code_hash=step_code_hash(self.step),
             code="\n\n".join(self.step.sources),
+            origin=self.origin if self.status == "cached" else None,
         )
 
 
@@ -128,6 +133,8 @@ class RunOutcome:
     home: Path
     failure: str | None = None
     environment: EnvironmentSnapshot | None = None
+    remote: RemoteStore | None = None
+    uploader: Uploader | None = None
     """The kernel's environment as captured for this run."""
     expected_errors: frozenset[int] = frozenset()
     """Cells meant to raise: their saved outputs show an error, or they are tagged so. The run goes on
@@ -220,14 +227,24 @@ def run_pipeline(notebook_path: str | os.PathLike[str], options: RunOptions | No
             environment=environment,
             expected_errors=expected_error_cells(pipeline, source),
         )
+        store = ArtifactStore(home)
+        outcome.remote, outcome.uploader = connect(options.remote, store)
         try:
-            _execute_run(outcome, selected, options, ledger, ArtifactStore(home))
+            _execute_run(outcome, selected, options, ledger, store)
         except BaseException:
             ledger.finish_run(run_id, "interrupted", None, None)
+            finish_remote(outcome, None)
             raise
         if options.kind == "run":
             record_result(ledger, outcome.result, home)
+            finish_remote(outcome, outcome.result)
     return outcome
+
+
+def finish_remote(outcome: RunOutcome, result: RunResult | None) -> None:
+    """Publish the finished run's record and wait for the uploads (before the command exits)."""
+    if outcome.uploader is not None:
+        outcome.uploader.finish(None if result is None else result.to_json())
 
 
 def step_run_record(run_id: str, step: StepResult) -> StepRunRecord:
@@ -282,7 +299,9 @@ def _execute_run(
     for step in outcomes:
         if step.status == "cached" and step.entry is not None:
             outcome.outputs.update(step.entry.outputs)
-            step.reads, step.writes = list(step.entry.reads), list(step.entry.writes)
+            root = layout.project_root(outcome.home)
+            step.reads = [(layout.from_project(path, root), digest) for path, digest in step.entry.reads]
+            step.writes = [(layout.from_project(path, root), digest) for path, digest in step.entry.writes]
             if not ledger.touch_cache_entry(step.key):  # stored before the ledger kept entries
                 _record_cache_entry(ledger, store, step.entry, outcome, stored_by=None)
             _progress(options, "step", {"step": step.step.name, "status": "cached"})
@@ -305,10 +324,21 @@ def _plan(
     outcome: RunOutcome, selected: Sequence[Step], options: RunOptions, ledger: Ledger, store: ArtifactStore
 ) -> list[StepOutcome]:
     """Decide cached / execute for each step (:func:`jupyter_repro.plan.plan_steps`)."""
-    current = _current_hash(ledger)
+    current = _current_hash(ledger, layout.project_root(outcome.home))
+
+    from_remote: set[str] = set()
+    refused: dict[str, str] = {}
 
     def valid_entry(key: str) -> CacheEntry | None:
         entry = store.load_entry(key)
+        if entry is None and outcome.remote is not None:
+            fetched = outcome.remote.fetch_entry(key, store)
+            entry = fetched.entry
+            if entry is not None:
+                store.save_entry(entry)
+                from_remote.add(key)
+            elif fetched.reason:
+                refused[key] = fetched.reason
         return entry if entry is not None and store.entry_is_valid(entry, current) else None
 
     plans = plan_steps(selected, outcome.keys, valid_entry, no_cache=options.no_cache)
@@ -318,8 +348,9 @@ def _plan(
             key=plan.key,
             status="cached" if plan.cached else "skipped",
             entry=plan.entry,
-            reason=plan.reason,
+            reason=refused.get(plan.key, plan.reason) if not plan.cached else plan.reason,
             fingerprint=plan.fingerprint,
+            origin=("remote" if plan.key in from_remote else "local") if plan.cached else None,
         )
         for plan in plans
     ]
@@ -339,11 +370,19 @@ def _record_cache_entry(
     )
 
 
-def _current_hash(ledger: Ledger) -> Callable[[str], str | None]:
-    def current(path: str) -> str | None:
+def _current_hash(ledger: Ledger, root: Path) -> Callable[[str], str | None]:
+    """The content hash of a file as a cache entry names it (project-relative or absolute)."""
+
+    def current(stored: str) -> str | None:
+        path = layout.from_project(stored, root)
         return ledger.hash_file(path) if os.path.isfile(path) else None
 
     return current
+
+
+def _portable(files: Sequence[tuple[str, str]], root: Path) -> tuple[tuple[str, str], ...]:
+    """Files as a cache entry stores them: inside the project by relative path (see layout)."""
+    return tuple((layout.project_relative(path, root), digest) for path, digest in files)
 
 
 # ------------------------------------------------------------------------------------------ execution
@@ -488,7 +527,7 @@ def expected_error_cells(pipeline: Pipeline, source: Any) -> frozenset[int]:
         if cell.get("cell_type") == "code"
         and (
             any(output.get("output_type") == "error" for output in cell.get("outputs", []))
-            or _usage_error(cell.get("outputs", [])) is not None
+            or usage_error(cell.get("outputs", [])) is not None
         )
     }
     return frozenset(declared | saved)
@@ -529,7 +568,7 @@ class _Execution:
     ) -> None:
         info = cell.metadata.get(_ROLE_KEY, {})
         if info.get("role") == "source":
-            _show_pager_inline(cell, execute_reply)
+            show_pager_inline(cell, execute_reply)
             _record_cell(self.outcome, int(info["index"]), cell)
         elif info.get("role") == "epilogue" and info["step"] in self.by_name:
             self.collect(self.by_name[info["step"]])
@@ -559,7 +598,9 @@ class _Execution:
         variables, unstored = self.store.ingest_outputs(report.get("outputs") or {})
         fingerprints = {name: self.by_name[name].fingerprint for name in item.step.direct_dependencies}
         item.key = outcome.keys.key_when_known(item.step, fingerprints) or item.key
-        item.fingerprint = result_fingerprint(variables, item.writes, unstored)
+        root = layout.project_root(outcome.home)
+        reads, writes = _portable(item.reads, root), _portable(item.writes, root)
+        item.fingerprint = result_fingerprint(variables, writes, unstored)
         if item.step.no_cache:
             item.fingerprint = hashing.hash_json([item.fingerprint, outcome.run_id])  # a live source
         else:
@@ -568,12 +609,14 @@ class _Execution:
                 step=item.step.name,
                 outputs={index: outcome.outputs.get(index, []) for index in item.step.cells},
                 variables=variables,
-                reads=tuple(item.reads),
-                writes=tuple(item.writes),
+                reads=reads,
+                writes=writes,
                 duration=item.duration_s,
                 unstored=unstored,
             )
             self.store.save_entry(item.entry)
+            if outcome.uploader is not None:
+                outcome.uploader.push_entry(item.entry)
             _record_cache_entry(self.ledger, self.store, item.entry, outcome, stored_by=outcome.run_id)
         _progress(self.options, "step", {"step": item.step.name, "status": "executed"})
 
@@ -665,46 +708,11 @@ def _collect_outputs(outcome: RunOutcome, executed: Any) -> None:
                 )
 
 
-def _show_pager_inline(cell: Any, execute_reply: Mapping[str, Any] | None) -> None:
-    """Add what IPython sent to the pager (``%prun``, ``obj?``, ``%pinfo``, ``%page``) as an output.
-
-    The pager's text is no output message but a ``page`` payload of the execute reply. JupyterLab shows
-    the first such payload inline as a ``display_data`` output and saves it with the notebook; nbclient
-    drops it. Doing what JupyterLab does keeps a notebook saved there comparable with a headless run.
-    """
-    payloads = ((execute_reply or {}).get("content") or {}).get("payload") or []
-    page = next((item for item in payloads if item.get("source") == "page"), None)
-    if page is not None and page.get("data"):
-        import nbformat
-
-        output = nbformat.v4.new_output("display_data", data=page["data"], metadata={})  # type: ignore[no-untyped-call]
-        cell.outputs.append(output)
-
-
 def _record_cell(outcome: RunOutcome, index: int, cell: Any) -> None:
     outcome.outputs[index] = [dict(output) for output in cell.get("outputs", [])]
-    error = next((o for o in cell.get("outputs", []) if o.get("output_type") == "error"), None)
+    error = cell_error(cell)
     if error is not None:
-        outcome.errors[index] = {
-            "ename": error.get("ename", ""),
-            "evalue": error.get("evalue", ""),
-            "traceback": list(error.get("traceback", [])),
-        }
-    elif cell.get("metadata", {}).get("papermill", {}).get("exception"):
-        # IPython's UsageError (an unknown magic, bad magic arguments) fails the cell with only a
-        # line on stderr: name it like an error, so the step fails on this cell and says why
-        message = _usage_error(cell.get("outputs", [])) or "the cell failed without an error output"
-        outcome.errors[index] = {"ename": "UsageError", "evalue": message, "traceback": []}
-
-
-def _usage_error(outputs: Sequence[Mapping[str, Any]]) -> str | None:
-    """The message of an IPython ``UsageError`` printed on stderr, if the outputs hold one."""
-    for output in outputs:
-        if output.get("output_type") == "stream" and output.get("name") == "stderr":
-            text = "".join(output.get("text", ""))
-            if text.startswith(USAGE_ERROR):
-                return text[len(USAGE_ERROR) :].strip().splitlines()[0]
-    return None
+        outcome.errors[index] = error
 
 
 def _hashed(ledger: Ledger, paths: Sequence[str]) -> list[tuple[str, str]]:

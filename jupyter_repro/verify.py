@@ -35,6 +35,7 @@ from jupyter_repro.results import Cause, CellVerdict, RunResult, Verdict
 from jupyter_repro.runner import (
     RunOptions,
     RunOutcome,
+    finish_remote,
     record_result,
     run_pipeline,
     step_run_record,
@@ -142,6 +143,7 @@ def _verify(
             recorded_evidence=recorded.certificate,
         )
         record_result(ledger, result, outcome.home)
+    finish_remote(outcome, result)
     _write_reports(result, outcome.home, options)
     if options.stamp:
         stamp_notebook(notebook_path, result)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -67,6 +68,26 @@ def test_first_run_executes_everything_and_second_run_replays_the_cache(pipeline
     executed = json.loads(Path(second.executed_notebook).read_text(encoding="utf-8"))
     assert executed["cells"][3]["outputs"][0]["text"] in ("[6, 12, 18]\n", ["[6, 12, 18]\n"])
     assert len(executed["cells"]) == len(PIPELINE)
+
+
+def test_a_copy_of_the_project_at_another_path_replays_its_cache(pipeline_nb: Path, tmp_path: Path) -> None:
+    run(pipeline_nb)
+    moved = tmp_path.parent / f"{tmp_path.name}-moved"
+    shutil.copytree(tmp_path, moved)
+    shutil.rmtree(tmp_path / ".repro")  # nothing left to read at the old path
+    (tmp_path / "data.txt").unlink()
+    copy = moved / pipeline_nb.name
+    again = run(copy)
+    assert set(statuses(again).values()) == {"cached"}
+    assert again.steps[0].reads == [(str(moved / "data.txt"), again.steps[0].reads[0][1])]
+    (moved / "data.txt").write_text("4 5 6\n", encoding="utf-8")
+    changed = run(copy)
+    assert statuses(changed) == {
+        "load": "executed",
+        "double": "executed",
+        "scale": "executed",
+        "other": "cached",
+    }
 
 
 def test_comment_only_edit_stays_cached(pipeline_nb: Path) -> None:
