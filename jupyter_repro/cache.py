@@ -283,6 +283,16 @@ class ArtifactStore:
             return None
         return entry if entry.key == key else None
 
+    def entry_keys(self) -> list[str]:
+        """The keys of every entry file in the store (``push`` sends them; unreadable ones load as None)."""
+        if not self.entries.is_dir():
+            return []
+        keys = []
+        for path in sorted(self.entries.glob("*.json")):
+            algorithm, _, rest = path.stem.partition("-")
+            keys.append(f"{algorithm}:{rest}" if rest else path.stem)
+        return keys
+
     def remove_entry(self, key: str) -> bool:
         """Delete an entry (its blobs stay, other entries may share them); True if one was removed."""
         path = self.entry_path(key)

@@ -52,6 +52,8 @@ class RunEvidence:
     """What the notebook carries: its certificate and the source hashes JupyterLab recorded."""
     here: Evidence = field(default_factory=Evidence)
     """The same evidence, as this verification saw it."""
+    remote_results: Mapping[str, int] = field(default_factory=dict)
+    """Step -> how many different results the team's remote holds for its key (when one is used)."""
 
 
 def attribute_causes(evidence: RunEvidence) -> list[Cause]:
@@ -106,6 +108,20 @@ def _causes_of_cell(cell: CellVerdict, evidence: RunEvidence) -> list[Cause]:
                 cell=cell.index,
                 hint="find what the cell reads that changes between runs (time, network, unseeded "
                 "randomness), or tag it 'ignore-output'",
+            )
+        )
+    results = evidence.remote_results.get(cell.step or "", 0)
+    if results > 1:
+        causes.append(
+            Cause(
+                "nondeterminism",
+                cell.step,
+                f"the team's remote holds {results} different results for step '{cell.step}' with the same "
+                "inputs: it does not compute the same thing twice",
+                cell=cell.index,
+                evidence={"results": results},
+                hint="find what the step reads that changes between runs (time, network, unseeded "
+                "randomness), or tag the cell 'ignore-output'",
             )
         )
     if evidence.changes is not None:

@@ -22,7 +22,8 @@ def find_home(start: Path | None = None, explicit: str | os.PathLike[str] | None
     """Return the repro home for a notebook (or folder) ``start``, creating it when needed."""
     chosen = explicit if explicit is not None else os.environ.get(HOME_ENV) or None
     if chosen is not None:
-        home = Path(chosen).expanduser().resolve()
+        # $VARS too: an exported job may give each worker its own home ($AIRFLOW_CTX_TASK_ID)
+        home = Path(os.path.expandvars(str(chosen))).expanduser().resolve()
     else:
         folder = _folder_of(start)
         home = _nearest_existing_home(folder) or folder / HOME_DIRNAME

@@ -360,6 +360,34 @@ class Ledger:
             )
             self.record_cell_comparisons(run_id, cells)
 
+    def import_run(self, record: Mapping[str, Any], notebook: str | os.PathLike[str], origin: str) -> bool:
+        """Add a finished run another checkout published (``log --remote``); False if already here.
+
+        ``record`` is the published record (:meth:`jupyter_repro.remote.RemoteStore.runs`), ``notebook``
+        the same notebook in this checkout. The run's steps stay in its document, not in ``step_runs``:
+        an imported run is shown, never compared with as "the last run" (:meth:`last_run`).
+        """
+        document = record["run"]
+        row = {
+            "run_id": str(document["run_id"]),
+            "kind": str(document["kind"]),
+            "notebook": notebook_key(notebook),
+            "status": str(document["status"]),
+            "verdict": document.get("verdict"),
+            "seed": document.get("seed"),
+            "parameters": _json(document.get("parameters") or {}),
+            "environment_hash": document.get("environment_hash"),
+            "started_at": str(record.get("started_at") or record.get("published_at") or _now()),
+            "finished_at": record.get("finished_at"),
+            "result": _json(document),
+            "imported_from": origin,
+        }
+        with self.transaction():
+            if self._rows("SELECT 1 FROM runs WHERE run_id = ?", [row["run_id"]]):
+                return False
+            self.db.table("runs").insert(row)
+        return True
+
     def mark_interrupted(self) -> list[str]:
         """Mark ``running`` runs of this host whose process is gone as ``interrupted``; return their ids.
 
@@ -403,7 +431,7 @@ class Ledger:
 
         This is what cause attribution compares a new run with.
         """
-        clauses = ["notebook = ?", "status NOT IN (?, ?)"]
+        clauses = ["notebook = ?", "status NOT IN (?, ?)", "imported_from IS NULL"]
         params: list[Any] = [notebook_key(notebook), RUNNING, INTERRUPTED]
         if kind is not None:
             clauses.append("kind = ?")
@@ -703,6 +731,7 @@ def _run_record(row: Mapping[str, Any]) -> RunRecord:
         lock_hash=row.get("lock_hash"),
         lock_error=row.get("lock_error"),
         result=json.loads(row["result"]) if row["result"] else None,
+        imported_from=row.get("imported_from"),
     )
 
 

@@ -154,9 +154,19 @@ def _m003_cache_entry_use(db: Database) -> None:
     entries.create_index(["last_used"], if_not_exists=True)
 
 
+@MIGRATIONS(name="m004_imported_runs")
+def _m004_imported_runs(db: Database) -> None:
+    """Runs another checkout published to the team's remote, imported by ``log --remote``: the remote
+    they came from (NULL for the runs made here). Idempotent, as m003."""
+    runs = db.table("runs")
+    if "imported_from" not in runs.columns_dict:
+        runs.add_column("imported_from", str)
+
+
 SCHEMA_MIGRATIONS: tuple[str, ...] = (
     "m001_initial",
     "m002_interruptions_locks_stat_cache",
     "m003_cache_entry_use",
+    "m004_imported_runs",
 )
 """Every migration this version knows, in order (a ledger with another one is refused)."""

@@ -230,6 +230,8 @@ class RunRecord:
     lock_hash: str | None = None
     lock_error: str | None = None
     result: Mapping[str, Any] | None = None
+    imported_from: str | None = None
+    """The remote a colleague's run was imported from (``log --remote``); None for runs made here."""
 
     def summary(self) -> dict[str, Any]:
         """The item of the ``log --json`` shape."""
@@ -241,6 +243,7 @@ class RunRecord:
             "finished_at": self.finished_at,
             "status": self.status,
             "verdict": self.verdict,
+            "imported_from": self.imported_from,
         }
 
 

@@ -173,7 +173,7 @@ class RemoteStore:
         document = {"format": ENTRY_FORMAT, "checksum": hashing.hash_json(body), "entry": body}
         if self.config.key is not None:
             document["signature"] = _sign(self.config.key, body)
-        result = hashing.hash_json(body).replace(":", "-")
+        result = _result_id(body)
         payload = json.dumps(document, sort_keys=True).encode("utf-8")
         return self._put_new(f"{self._entries(entry.key)}/{result}.json", payload)
 
@@ -254,6 +254,15 @@ class RemoteStore:
             store.put_bytes(data)
         return None
 
+    def result_count(self, key: str) -> int:
+        """How many different results the remote holds for ``key`` (two or more: nondeterminism)."""
+        try:
+            return sum(
+                1 for name in self.fs.ls(self._entries(key), detail=False) if str(name).endswith(".json")
+            )
+        except (FileNotFoundError, OSError):
+            return 0
+
     def runs(self) -> list[dict[str, Any]]:
         """Every published run record (unreadable ones are skipped with a warning)."""
         try:
@@ -277,6 +286,13 @@ class RemoteStore:
         except (FileNotFoundError, OSError):
             return []
         return sorted(_key_of(str(folder).rsplit("/", 1)[-1]) for folder in folders)
+
+
+def _result_id(body: Mapping[str, Any]) -> str:
+    """An entry's file name: the digest of what the step produced, not of when or how fast it ran, so
+    the same result pushed twice is one file and two files under a key are two different results."""
+    produced = {name: body.get(name) for name in ("outputs", "variables", "unstored", "writes")}
+    return hashing.hash_json(produced).replace(":", "-")
 
 
 def _key_of(folder: str) -> str:
@@ -328,13 +344,27 @@ class Uploader:
             )
 
     def finish(self, run: Mapping[str, Any] | None = None) -> None:
-        """Publish ``run`` (a finished run's --json document), then wait for every upload."""
+        """Publish ``run`` (a :func:`published_run` record), then wait for every upload."""
         if run is not None:
-            run_id = str(run["run_id"])
+            run_id = str(run["run"]["run_id"])
             self.submit(lambda: self.remote.publish_run(run_id, run), f"the record of run {run_id}")
         for future in self.pending:
             future.result()
         self.pool.shutdown(wait=True)
+
+
+def published_run(
+    document: Mapping[str, Any], notebook: str, started_at: str, finished_at: str | None
+) -> dict[str, Any]:
+    """The record a finished run is published as: its ``--json`` document, the notebook by its path in
+    the project (another checkout finds the same notebook there) and when it ran."""
+    return {
+        "format": ENTRY_FORMAT,
+        "run": dict(document),
+        "notebook": notebook,
+        "started_at": started_at,
+        "finished_at": finished_at,
+    }
 
 
 def connect(config: RemoteConfig | None, store: ArtifactStore) -> tuple[RemoteStore | None, Uploader | None]:
@@ -343,3 +373,46 @@ def connect(config: RemoteConfig | None, store: ArtifactStore) -> tuple[RemoteSt
         return None, None
     remote = RemoteStore(config)
     return remote, None if config.read_only else Uploader(remote, store)
+
+
+# ------------------------------------------------------------------------------------ push and pull
+
+
+@dataclass(frozen=True)
+class Synced:
+    """What ``push`` or ``pull`` moved."""
+
+    entries: int = 0
+    runs: int = 0
+    skipped: tuple[str, ...] = ()
+    """Why some entries did not move (damaged locally, refused from the remote), one line each."""
+
+
+def push(
+    remote: RemoteStore, store: ArtifactStore, runs: Iterator[dict[str, Any]] | list[dict[str, Any]]
+) -> Synced:
+    """Upload every local entry (and its blobs) and every given run record not yet on the remote."""
+    if remote.config.read_only:
+        raise RemoteError("cannot push to a read-only remote", hint="drop --remote-read-only")
+    entries = 0
+    for key in store.entry_keys():
+        entry = store.load_entry(key)
+        if entry is not None and remote.push_entry(entry, store):
+            entries += 1
+    published = sum(remote.publish_run(str(record["run"]["run_id"]), record) for record in runs)
+    return Synced(entries=entries, runs=published)
+
+
+def pull(remote: RemoteStore, store: ArtifactStore) -> Synced:
+    """Copy every remote entry this store lacks (blobs verified); refused ones say why."""
+    entries, skipped = 0, []
+    for key in remote.entry_keys():
+        if store.load_entry(key) is not None:
+            continue
+        fetched = remote.fetch_entry(key, store)
+        if fetched.entry is not None:
+            store.save_entry(fetched.entry)
+            entries += 1
+        elif fetched.reason:
+            skipped.append(f"{key}: {fetched.reason}")
+    return Synced(entries=entries, skipped=tuple(skipped))

@@ -42,7 +42,7 @@ from jupyter_repro.params import assignment_source, resolve_parameters
 from jupyter_repro.pipeline import build_pipeline
 from jupyter_repro.plan import KeyInputs, plan_steps, result_fingerprint, step_code_hash
 from jupyter_repro.records import EnvironmentSnapshot, FileRef, StepRunRecord
-from jupyter_repro.remote import RemoteConfig, RemoteStore, Uploader, connect
+from jupyter_repro.remote import RemoteConfig, RemoteStore, Uploader, connect, published_run
 from jupyter_repro.results import RunKind, RunResult, StepError, StepResult, StepStatus, jsonable
 
 ProgressCallback = Callable[[str, dict[str, Any]], None]
@@ -243,8 +243,17 @@ def run_pipeline(notebook_path: str | os.PathLike[str], options: RunOptions | No
 
 def finish_remote(outcome: RunOutcome, result: RunResult | None) -> None:
     """Publish the finished run's record and wait for the uploads (before the command exits)."""
-    if outcome.uploader is not None:
-        outcome.uploader.finish(None if result is None else result.to_json())
+    if outcome.uploader is None:
+        return
+    record = None
+    if result is not None:
+        with Ledger.open(outcome.home) as ledger:
+            recorded = ledger.get_run(result.run_id)
+        notebook = layout.project_relative(
+            str(Path(outcome.notebook).resolve()), layout.project_root(outcome.home)
+        )
+        record = published_run(result.to_json(), notebook, recorded.started_at, recorded.finished_at)
+    outcome.uploader.finish(record)
 
 
 def step_run_record(run_id: str, step: StepResult) -> StepRunRecord:

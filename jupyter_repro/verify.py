@@ -122,6 +122,7 @@ def _verify(
             notebook=notebook_evidence(outcome, runs=1 + len(extra_runs)),
             recorded=recorded,
             here=here,
+            remote_results=_remote_results(outcome, cells),
         )
         causes = attribute_causes(evidence)
         verdict = decide_verdict(run, cells)
@@ -230,6 +231,18 @@ def notebook_evidence(outcome: RunOutcome, *, runs: int) -> NotebookEvidence:
         runs=runs,
         volatile_names=volatile_names(code, seeded=seeded),
     )
+
+
+def _remote_results(outcome: RunOutcome, cells: Sequence[CellVerdict]) -> dict[str, int]:
+    """For the steps of differing cells, how many results the team's remote holds for their key."""
+    if outcome.remote is None:
+        return {}
+    bad = {cell.step for cell in cells if cell.differs}
+    return {
+        step.step.name: outcome.remote.result_count(step.key)
+        for step in outcome.steps
+        if step.step.name in bad
+    }
 
 
 def evidence_here(outcome: RunOutcome, cells: Sequence[CellVerdict]) -> Evidence:

@@ -80,8 +80,9 @@ Every cell whose status is `differ` or `error` has at least one cause whose `cel
 `module`, `path`, `urls`, `call`, `formatting`, `changes`); the catalogue is in `docs/verify.md`.
 `steps[].network` lists what a step read from the network (URLs, `host:port`).
 
-`log --json`: `{"runs": [{"run_id", "kind", "notebook", "started_at", "status", "verdict", ...}]}`,
-newest first. `show --json`: the run's recorded document with its steps, cells and environment.
+`log --json`: `{"runs": [{"run_id", "kind", "notebook", "started_at", "status", "verdict",
+"imported_from", ...}]}`, newest first (`imported_from`: the remote of a colleague's run imported by
+`log --remote`, else null). `show --json`: the run's recorded document with its steps, cells and environment.
 `diff --json`: changes by category (parameters, seed, notebook, code, data, packages, environment).
 `export --json`: `{"files": [str]}`.
 """

@@ -20,7 +20,8 @@ from jupyter_repro.records import CellComparisonRecord, EnvironmentSnapshot, Fil
 
 RunCli = Callable[..., Any]
 # the keys of `log --json` documented in docs/cli.md, plus finished_at (added for the UI's durations)
-LOG_KEYS = {"run_id", "kind", "notebook", "started_at", "finished_at", "status", "verdict"}
+# and imported_from (the team's runs, docs/remote.md)
+LOG_KEYS = {"run_id", "kind", "notebook", "started_at", "finished_at", "status", "verdict", "imported_from"}
 RUN_KEYS = {
     "run_id",
     "kind",

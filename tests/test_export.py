@@ -221,6 +221,7 @@ def test_an_entry_point_that_is_not_an_exporter_is_exit_2(
         (["--to", "airflow", "--no-interval", "--inclusive-end"], "no interval parameters for"),
         (["--to", "airflow", "--name", "bad name"], "invalid job name 'bad name'"),
         (["--to", "airflow", "--command", "  "], "--command is empty"),
+        (["--to", "airflow", "--home", "/tmp/x/$WORKER"], "add --remote URL"),
     ],
 )
 def test_unusable_options_are_exit_2_with_one_line(
@@ -724,3 +725,32 @@ def test_cron_wrapper_runs_the_example_for_its_scheduled_interval_idempotently(
     assert parameters == {
         json.dumps({"end_date": "2026-10-03", "output_dir": "output", "start_date": "2026-09-27"})
     }
+
+
+def test_with_a_remote_every_job_passes_it_and_a_home_may_name_variables(example: Path) -> None:
+    from jupyter_repro.export import ExportOptions
+
+    job = build_job(
+        example, ExportOptions(remote="s3://team/cache", home="/var/tmp/repro/$AIRFLOW_CTX_TASK_ID")
+    )
+    assert job.run_argv()[-4:] == [
+        "--home",
+        "/var/tmp/repro/$AIRFLOW_CTX_TASK_ID",
+        "--remote",
+        "s3://team/cache",
+    ]
+    assert not Path("/var/tmp/repro/$AIRFLOW_CTX_TASK_ID").exists()  # a template, not created at export
+    shared = build_job(example, ExportOptions())
+    assert "--remote" not in shared.run_argv()
+
+
+def test_a_home_naming_variables_is_expanded_when_the_command_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from jupyter_repro.home import find_home
+
+    monkeypatch.setenv("WORKER_ID", "task-7")
+    assert (
+        find_home(tmp_path, str(tmp_path / "homes" / "$WORKER_ID"))
+        == (tmp_path / "homes" / "task-7").resolve()
+    )

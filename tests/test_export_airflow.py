@@ -162,3 +162,58 @@ def test_exported_example_dag_runs_in_airflow_and_a_rerun_of_the_interval_is_cac
     rerun_statuses = _step_statuses(repro_home, [run_id for run_id, _, _ in rerun])
     assert {status for _, status in rerun_statuses} == {"cached"}
     assert {step for step, _ in rerun_statuses} == set(STEPS)
+
+
+def test_with_a_remote_tasks_on_separate_workers_hand_results_through_it(
+    airflow: tuple[Path, dict[str, str]], airflow_bin: Path, tmp_path: Path
+) -> None:
+    """Each task gets its own repro home (as on separate workers: no shared disk for the cache); the
+    remote, a shared folder here (the S3 backend is tested in test_remote.py), carries the results."""
+    dags, env = airflow
+    env = {**env, "JUPYTER_REPRO_REMOTE_KEY": "team-key-for-airflow"}
+    project = tmp_path / "project"
+    project.mkdir()
+    shutil.copy(EXAMPLES / "sales_report.ipynb", project)
+    shutil.copytree(EXAMPLES / "data", project / "data")
+    remote = tmp_path / "team-remote"
+    workers = tmp_path / "workers"
+    export = subprocess.run(
+        [
+            *console_script(), "export", str(project / "sales_report.ipynb"), "--to", "airflow",
+            "-o", str(dags), "--name", DAG_ID, "--inclusive-end", "--retries", "0",
+            "--remote", f"file://{remote}", "--home", f"{workers}/$AIRFLOW_CTX_TASK_ID",
+        ],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert export.returncode == 0, export.stderr
+    assert f"file://{remote}" in (dags / f"{DAG_ID}_dag.py").read_text(encoding="utf-8")
+
+    first = _airflow(airflow_bin, env, "dags", "test", DAG_ID, "2026-10-01")
+    assert first.returncode == 0, first.stdout[-5000:]
+    assert "state=success" in first.stdout
+    assert (project / "output" / "summary_2026-09-30_2026-09-30.csv").is_file()
+    assert sorted(p.name for p in workers.iterdir()) == sorted(STEPS)  # one home per task
+    published = _published(remote)
+    assert len(published) == len(STEPS)
+    for task in STEPS:
+        steps = published[task]
+        assert steps.pop(task) == ("executed", None)  # each task ran its own step, and got the
+        assert set(steps.values()) <= {("cached", "remote")}  # results of the others through the remote
+    assert published["report"]["load"] == ("cached", "remote")
+
+    second = _airflow(airflow_bin, env, "dags", "test", DAG_ID, "2026-10-01")
+    assert second.returncode == 0, second.stdout[-5000:]
+    rerun = _published(remote, newest=True)
+    assert {status for steps in rerun.values() for status, _ in steps.values()} == {"cached"}
+
+
+def _published(remote: Path, *, newest: bool = False) -> dict[str, dict[str, tuple[str, str | None]]]:
+    """Per task (its ``--step``), the steps of its published run: ``(status, from)``; the first run of
+    each task, or with ``newest`` its latest."""
+    records = [json.loads(p.read_text(encoding="utf-8")) for p in (remote / "v1" / "runs").glob("*.json")]
+    by_task: dict[str, dict[str, tuple[str, str | None]]] = {}
+    for record in sorted(records, key=lambda r: r["run"]["run_id"], reverse=newest):
+        run = record["run"]
+        task = run["steps"][-1]["name"]  # --step runs the step after its upstream steps
+        by_task.setdefault(task, {s["name"]: (s["status"], s.get("from")) for s in run["steps"]})
+    return by_task

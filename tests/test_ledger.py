@@ -131,7 +131,7 @@ def test_a_ledger_at_the_first_schema_version_is_upgraded_and_keeps_its_runs(tmp
 def test_cache_entries_of_the_previous_schema_version_gain_size_and_last_use(tmp_path: Path) -> None:
     path = tmp_path / LEDGER_FILENAME
     old = Database(path)
-    MIGRATIONS.apply(old, stop_before=SCHEMA_MIGRATIONS[-1])
+    MIGRATIONS.apply(old, stop_before="m003_cache_entry_use")
     old.table("cache_entries").insert(
         {"key": "k", "step": "load", "created_at": "2024-01-01T00:00:00.000000+00:00", "metadata": "{}"}
     )
@@ -142,6 +142,33 @@ def test_cache_entries_of_the_previous_schema_version_gain_size_and_last_use(tmp
         assert ledger.applied_migrations() == list(SCHEMA_MIGRATIONS)
         row = ledger.db.execute("SELECT size_bytes, last_used FROM cache_entries WHERE key = 'k'").fetchone()
     assert row == (None, "2024-01-01T00:00:00.000000+00:00")  # never recorded as used: since created
+
+
+def test_runs_of_the_previous_schema_version_are_local_and_an_imported_run_is_added_once(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / LEDGER_FILENAME
+    old = Database(path)
+    MIGRATIONS.apply(old, stop_before="m004_imported_runs")
+    old.close()
+    assert "imported_from" not in _columns(path, "runs")
+    record = {
+        "run": {"run_id": "20261202-010203-abcd", "kind": "run", "status": "ok", "verdict": None, "seed": 3},
+        "notebook": "nb.ipynb",
+        "started_at": "2026-12-02T01:02:03.000000+00:00",
+        "finished_at": "2026-12-02T01:02:09.000000+00:00",
+    }
+    with Ledger(path) as ledger:
+        assert ledger.applied_migrations() == list(SCHEMA_MIGRATIONS)
+        assert ledger.import_run(record, tmp_path / "nb.ipynb", "s3://team/x") is True
+        assert ledger.import_run(record, tmp_path / "nb.ipynb", "s3://team/x") is False
+        (run,) = ledger.list_runs(tmp_path / "nb.ipynb")
+        assert (run.run_id, run.imported_from, run.summary()["imported_from"]) == (
+            "20261202-010203-abcd",
+            "s3://team/x",
+            "s3://team/x",
+        )
+        assert ledger.last_run(tmp_path / "nb.ipynb") is None  # never what verify compares with
 
 
 def test_the_cache_entry_use_migration_is_idempotent(tmp_path: Path) -> None:

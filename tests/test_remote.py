@@ -98,7 +98,7 @@ def test_a_colleague_at_another_path_replays_every_step_from_the_remote(
     third = run(second.run_dir.parent.parent.parent / "pipeline.ipynb", remote_url)
     assert origins(third) == dict.fromkeys(STEPS, "cached/local")
     records = RemoteStore(RemoteConfig.resolve(remote_url)).runs()  # type: ignore[arg-type]
-    assert {record["run_id"] for record in records} >= {first.run_id, second.run_id}
+    assert {record["run"]["run_id"] for record in records} >= {first.run_id, second.run_id}
 
 
 def test_a_tampered_blob_makes_exactly_its_step_recompute(tmp_path: Path, remote_url: str) -> None:
@@ -193,3 +193,62 @@ def test_a_checkout_without_the_remote_still_runs_alone(tmp_path: Path) -> None:
     outcome = run_pipeline(path, RunOptions(home=str(path.parent / ".repro")))
     assert set(origins(outcome).values()) == {"executed"}
     shutil.rmtree(path.parent / ".repro")
+
+
+def test_the_cli_runs_pulls_pushes_and_lists_the_teams_runs(
+    tmp_path: Path, remote_url: str, run_cli: Any
+) -> None:
+    own_homes = {"JUPYTER_REPRO_HOME": ""}  # each checkout its own .repro/
+
+    def cli(*args: str) -> Any:
+        result = run_cli(*args, env=own_homes)
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout) if "--json" in args else result.stdout
+
+    alice, bob = checkout(tmp_path / "alice"), checkout(tmp_path / "bob")
+    first = cli("run", str(alice), "--remote", remote_url, "--json")
+    assert {step["status"] for step in first["steps"]} == {"executed"}
+    assert cli("pull", str(bob), "--remote", remote_url, "--json") == {"entries": 4, "skipped": []}
+    replay = cli("run", str(bob), "--json")  # no remote: the pulled entries are local now
+    assert [(step["status"], step["from"]) for step in replay["steps"]] == [("cached", "local")] * 4
+    listed = cli("log", str(bob), "--remote", remote_url, "--json")["runs"]
+    assert [run["imported_from"] for run in listed if run["run_id"] == first["run_id"]] == [remote_url]
+    assert "imported 0 run(s)" in cli("log", str(bob), "--remote", remote_url)  # idempotent
+    other = remote_url.rstrip("/") + "-copy"
+    pushed = cli("push", str(alice), "--remote", other, "--json")
+    assert pushed == {"entries": 4, "runs": 1}
+    assert cli("push", str(alice), "--remote", other, "--json") == {"entries": 0, "runs": 0}
+
+
+def test_a_remote_that_cannot_be_used_is_one_line_and_exit_2(tmp_path: Path, run_cli: Any) -> None:
+    result = run_cli("pull", str(checkout(tmp_path / "p")), env={"JUPYTER_REPRO_REMOTE": ""})
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0
+    assert "no remote given" in result.stderr
+    bad = run_cli("run", str(tmp_path / "p" / "pipeline.ipynb"), "--remote", "nosuchproto://x/y")
+    assert bad.returncode == 2
+    assert "cannot open the remote" in bad.stderr
+    assert "Traceback" not in bad.stderr
+
+
+def test_two_results_for_one_key_on_the_remote_are_named_as_nondeterminism(
+    tmp_path: Path, remote_url: str
+) -> None:
+    from jupyter_repro.verify import VerifyOptions, verify_notebook
+
+    path = tmp_path / "clock" / "clock.ipynb"
+    path.parent.mkdir()
+    saved = {"output_type": "stream", "name": "stdout", "text": "0\n"}
+    cell = {"cell_type": "code", "source": "import time\nprint(time.time_ns() % 1000003)", "outputs": [saved]}
+    path.write_text(json.dumps(build_notebook([{**cell, "execution_count": 1}])), encoding="utf-8")
+    config = RemoteConfig.resolve(remote_url)
+    home = str(path.parent / ".repro")
+    for _ in range(2):  # two runs of the same inputs upload two different results
+        run_pipeline(path, RunOptions(home=home, remote=config, no_cache=True))
+    remote = RemoteStore(config)  # type: ignore[arg-type]
+    again = run_pipeline(path, RunOptions(home=home, remote=config, no_cache=True))
+    assert remote.result_count(again.steps[0].key) >= 2
+    verification = verify_notebook(path, VerifyOptions(run=RunOptions(home=home, remote=config)))
+    kinds = {(cause.kind, cause.cell) for cause in verification.causes}
+    assert ("nondeterminism", 0) in kinds
+    assert any("different results" in cause.detail for cause in verification.causes)

@@ -41,7 +41,11 @@ def jp_server_config(repro_home: Path) -> dict[str, Any]:
             "allow_unauthenticated_access": False,
         },
         "JobManager": {"max_concurrent_jobs": 1},
-        "JupyterRepro": {"repro_home": str(repro_home), "snapshot_timeout": 120.0},
+        "JupyterRepro": {
+            "repro_home": str(repro_home),
+            "snapshot_timeout": 120.0,
+            "remote": f"file://{repro_home.parent / 'team-remote'}",  # a shared folder
+        },
     }
 
 
@@ -152,7 +156,7 @@ async def test_a_diverged_verify_is_done_with_its_result(jp_fetch: Fetch, jp_roo
 
 
 async def test_a_run_job_runs_outside_the_server_with_progress_and_one_job_per_notebook(
-    jp_fetch: Fetch, jp_root_dir: Path
+    jp_fetch: Fetch, jp_root_dir: Path, repro_home: Path
 ) -> None:
     notebook = write_notebook(
         jp_root_dir,
@@ -190,6 +194,11 @@ async def test_a_run_job_runs_outside_the_server_with_progress_and_one_job_per_n
         {"name": "total", "status": "executed"},
     ]
     assert (job["progress"]["total"], job["progress"]["finished"]) == (2, 2)
+
+    # the server's remote (c.JupyterRepro.remote) received the run's record, and the request shows no URL
+    published = repro_home.parent / "team-remote" / "v1" / "runs" / f"{job['result']['run_id']}.json"
+    assert json.loads(published.read_text(encoding="utf-8"))["run"]["run_id"] == job["result"]["run_id"]
+    assert "remote" not in job["request"]
 
     # the kernel ran under the CLI subprocess, in the notebook's folder, not under the server
     kernel_parent = int((notebook.parent / "ppid.txt").read_text(encoding="utf-8"))

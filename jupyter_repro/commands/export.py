@@ -7,7 +7,7 @@ import datetime
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from jupyter_repro.commands import add_parameter_option, whole_number
+from jupyter_repro.commands import add_parameter_option, add_remote_options, whole_number
 
 if TYPE_CHECKING:
     from jupyter_repro.export import ExportTarget
@@ -102,6 +102,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="YYYY-MM-DD",
         help=f"Airflow start_date: the first interval that may run (default {DEFAULT_START_DATE})",
     )
+    add_remote_options(
+        parser, writes=False, purpose="the team's store the tasks hand results to each other through"
+    )
     parser.add_argument("--json", action="store_true", help='print {"files": [...]} as JSON on stdout')
 
 
@@ -128,6 +131,7 @@ def run(args: argparse.Namespace) -> int:
         name=args.name,
         command=command,
         home=args.home,
+        remote=_remote_url(args.remote),
         retries=args.retries,
         retry_delay_s=args.retry_delay,
         start_date=args.start_date,
@@ -139,3 +143,14 @@ def run(args: argparse.Namespace) -> int:
         for path in files:
             print(path)
     return 0
+
+
+def _remote_url(given: str | None) -> str | None:
+    """``--remote URL``, or ``$JUPYTER_REPRO_REMOTE`` for a bare ``--remote``; never a credential."""
+    import os
+
+    from jupyter_repro.remote import REMOTE_ENV
+
+    if given is None:
+        return None
+    return given or os.environ.get(REMOTE_ENV) or None

@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     from jupyter_repro.results import RunResult
     from jupyter_repro.runner import ProgressCallback
 
-from jupyter_repro.commands import add_parameter_option
+from jupyter_repro.commands import add_parameter_option, add_remote_options, remote_from_args
 
 HELP = "Run the notebook's pipeline headlessly in a fresh kernel, reusing cached steps."
 
@@ -30,6 +30,7 @@ def add_parameter_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="fail a cell that runs longer than this",
     )
+    add_remote_options(parser)
     # For the server extension's jobs: progress events as JSON lines on stderr (see json_progress).
     parser.add_argument("--progress-jsonl", action="store_true", help=argparse.SUPPRESS)
 
@@ -77,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
         cell_timeout_s=args.timeout,
         home=args.home,
         progress=progress_callback(args),
+        remote=remote_from_args(args),
     )
     result = run_pipeline(args.notebook, options).result
     if args.json:

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from jupyter_repro.commands import whole_number
+from jupyter_repro.commands import remote_from_args, whole_number
 from jupyter_repro.commands.run import add_parameter_arguments, progress_callback
 
 if TYPE_CHECKING:
@@ -60,6 +60,7 @@ def run(args: argparse.Namespace) -> int:
             home=args.home,
             capture_lock=args.isolated or args.lock,
             progress=progress_callback(args),
+            remote=remote_from_args(args),
         ),
         runs=args.runs,
         isolated=args.isolated,

@@ -99,7 +99,9 @@ class Job:
     notebook: str
     """Absolute path of the notebook the job runs."""
     home: str
-    """Absolute repro home every task passes with ``--home`` (shared: the cache lives there)."""
+    """The repro home every task passes with ``--home``: absolute and shared (the cache lives there),
+    or, with a remote, possibly naming environment variables (``$AIRFLOW_CTX_TASK_ID``) that the CLI
+    expands when the task runs, for a home per worker."""
     command: tuple[str, ...]
     """How the job calls jupyter-repro, e.g. ``("/venv/bin/python", "-m", "jupyter_repro.cli")``."""
     steps: tuple[JobStep, ...]
@@ -115,10 +117,13 @@ class Job:
     retry_delay_s: int = 300
     start_date: datetime.date = DEFAULT_START_DATE
     """First interval a scheduler may run (Airflow's ``start_date``)."""
+    remote: str | None = None
+    """The team's store (fsspec URL) the tasks hand results to each other through, if any."""
 
     def run_argv(self) -> list[str]:
-        """``jupyter repro run NB --home HOME``: the command every task starts with."""
-        return [*self.command, "run", self.notebook, "--home", self.home]
+        """``jupyter repro run NB --home HOME [--remote URL]``: the command every task starts with."""
+        remote = [] if self.remote is None else ["--remote", self.remote]
+        return [*self.command, "run", self.notebook, "--home", self.home, *remote]
 
     def fixed_parameter_args(self) -> list[str]:
         """``-p NAME VALUE`` for each parameter fixed at export time."""
@@ -145,6 +150,7 @@ class ExportOptions:
     command: Sequence[str] | None = None
     """``None``: this interpreter, ``python -m jupyter_repro.cli``."""
     home: str | os.PathLike[str] | None = None
+    remote: str | None = None
     retries: int = 2
     retry_delay_s: int = 300
     start_date: datetime.date = DEFAULT_START_DATE
@@ -183,7 +189,6 @@ def build_job(
     notebook: str | os.PathLike[str], options: ExportOptions, *, default_schedule: str | None = None
 ) -> Job:
     """Describe the job for ``notebook``: parameters checked, interval found, schedule validated."""
-    from jupyter_repro.home import find_home
     from jupyter_repro.notebook import load_pipeline
 
     pipeline = load_pipeline(notebook)
@@ -197,7 +202,8 @@ def build_job(
     return Job(
         name=_job_name(options.name, notebook_path),
         notebook=str(notebook_path),
-        home=str(find_home(notebook_path, options.home)),
+        home=_job_home(notebook_path, options),
+        remote=options.remote,
         command=tuple(options.command) if options.command else default_command(),
         steps=tuple(JobStep(step.name, step.direct_dependencies) for step in pipeline.steps),
         parameters=fixed,
@@ -208,6 +214,21 @@ def build_job(
         retry_delay_s=options.retry_delay_s,
         start_date=options.start_date,
     )
+
+
+def _job_home(notebook: Path, options: ExportOptions) -> str:
+    """The home the tasks pass: found (and created) now, unless it names environment variables, which
+    only make sense with a remote (each worker its own home, results shared through the remote)."""
+    from jupyter_repro.home import find_home
+
+    if options.home is not None and "$" in str(options.home):
+        if options.remote is None:
+            raise ExportError(
+                f"--home {options.home} names environment variables, so the tasks would not share a cache",
+                hint="add --remote URL so they hand results to each other through it",
+            )
+        return str(options.home)
+    return str(find_home(notebook, options.home))
 
 
 def default_command() -> tuple[str, ...]:

@@ -35,6 +35,9 @@ class JobRequest:
     isolated: bool = False
     timeout: float | None = None
     home: str | None = None
+    remote: str | None = None
+    """``c.JupyterRepro.remote``: server configuration, never taken from a request (not shown either)."""
+    remote_read_only: bool = False
 
     def describe(self) -> dict[str, Any]:
         """The request as shown in the job's JSON (contents path only, never the real path)."""
@@ -86,6 +89,10 @@ def job_argv(
         argv += ["--runs", str(request.runs)]
     if request.isolated:
         argv.append("--isolated")
+    if request.remote:
+        argv += ["--remote", request.remote]
+    if request.remote_read_only:
+        argv.append("--remote-read-only")
     return argv + _home_args(request.home)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from traitlets import Float, Integer, TraitError, Unicode, validate
+from traitlets import Bool, Float, Integer, TraitError, Unicode, validate
 from traitlets.config import LoggingConfigurable
 
 MIB = 1024 * 1024
@@ -24,6 +24,19 @@ class JupyterRepro(LoggingConfigurable):
         help="The repro home (ledger, cache, runs) for every notebook served. None (default): each "
         "notebook's nearest .repro/ folder, or the JUPYTER_REPRO_HOME environment variable, as the CLI "
         "finds it. A relative path is relative to the server's working directory.",
+    )
+    remote = Unicode(
+        None,
+        allow_none=True,
+        config=True,
+        help="The team's remote store (an fsspec URL, as run/verify --remote) for the jobs this server "
+        "starts. None (default): the JUPYTER_REPRO_REMOTE environment variable, if set. Credentials come "
+        "from the backend's own configuration (for S3 the AWS variables and files), never from here.",
+    )
+    remote_read_only = Bool(
+        False,
+        config=True,
+        help="Jobs read cached steps from the remote but never write to it (--remote-read-only).",
     )
     snapshot_timeout = Float(
         30.0,

@@ -342,6 +342,8 @@ class RunsHandler(BaseReproHandler):
             isolated=isolated,
             timeout=positive_number(body, "timeout"),
             home=self.repro_home,
+            remote=self.repro_settings.remote,
+            remote_read_only=self.repro_settings.remote_read_only,
         )
 
 
