@@ -44,6 +44,8 @@ class NotebookEvidence:
     """The saved outputs were made under this project's seeding (a seed is recorded, or the notebook
     loads the extension): unseeded randomness then reproduces."""
     runs: int = 1
+    saved_missing_modules: Mapping[int, str] = field(default_factory=dict)
+    """Cell -> module its *saved* outputs say was missing (``ModuleNotFoundError: No module named``)."""
     volatile_names: Mapping[str, tuple[int, str]] = field(default_factory=dict)
     """Name -> (cell, call) for names a cell set from a clock or a random draw (:func:`volatile_names`),
     so a later cell that only prints the value is traced to where it was made."""
@@ -76,6 +78,7 @@ def cell_causes(cell: CellEvidence, notebook: NotebookEvidence) -> list[Cause]:
     causes: list[Cause] = []
     if cell.error is not None:
         causes.extend(_error_causes(cell, notebook))
+    causes.extend(_installed_since(cell, notebook))
     causes.extend(_formatting_causes(cell, notebook))
     causes.extend(_order_causes(cell, notebook))
     causes.extend(_code_causes(cell, notebook))
@@ -133,6 +136,7 @@ _PACKAGE_FRAME = re.compile(r"(?:site|dist)-packages[/\\]([A-Za-z_][\w]*)[/\\.]"
 _MISSING_FILE = re.compile(r"No such file or directory: '([^']+)'")
 _MODULE_ATTRIBUTE = re.compile(r"module '([\w.]+)' has no attribute '(\w+)'")
 _OBJECT_ATTRIBUTE = re.compile(r"'(\w+)' object has no attribute '(\w+)'")
+_CANNOT_IMPORT = re.compile(r"cannot import name '(\w+)' from '([\w.]+)'")
 _UNEXPECTED_KEYWORD = re.compile(r"\b(\w+)\.\w+\(\) got an unexpected keyword argument '\w+'")
 _NETWORK_ERRORS = frozenset(
     {
@@ -256,6 +260,30 @@ def _missing_module(cell: CellEvidence, module: str) -> Cause:
     )
 
 
+def _installed_since(cell: CellEvidence, notebook: NotebookEvidence) -> list[Cause]:
+    """The saved outputs were made while a module was missing (an earlier cell shows the
+    ModuleNotFoundError, later cells the NameErrors it caused), and it is installed now."""
+    for saved_in, module in sorted(notebook.saved_missing_modules.items()):
+        top = module.split(".")[0]
+        if saved_in > cell.index or not notebook.module_distributions.get(top):
+            continue
+        distribution = _distribution_of(top, notebook)
+        version = _version_of(distribution, notebook)
+        return [
+            Cause(
+                "environment",
+                cell.step,
+                f"the saved outputs were made without {module} (cell {saved_in} shows ModuleNotFoundError: "
+                f"No module named '{module}'); {distribution}{' ' + version if version else ''} is installed "
+                "here, so this cell now computes what it could not then",
+                cell=cell.index,
+                evidence={"module": module, "distribution": distribution, "installed": version},
+                hint="re-execute the notebook with it installed and save it, then verify",
+            )
+        ]
+    return []
+
+
 def _package_of_error(
     ename: str, evalue: str, traceback: str, notebook: NotebookEvidence
 ) -> tuple[str, str | None] | None:
@@ -271,6 +299,8 @@ def _package_of_error(
             module = _KNOWN_CLASSES.get(found.group(1))
     elif ename == "TypeError" and (found := _UNEXPECTED_KEYWORD.search(evalue)):
         module = _KNOWN_CLASSES.get(found.group(1))  # an argument a newer version removed
+    elif ename == "ImportError" and (found := _CANNOT_IMPORT.search(evalue)):
+        module = found.group(2).split(".")[0]  # a name the installed version no longer has
     if module is None:
         return None
     distribution = _distribution_of(module, notebook)
@@ -341,6 +371,21 @@ def _order_causes(cell: CellEvidence, notebook: NotebookEvidence) -> list[Cause]
             hint="sort the items before printing them",
         )
     ]
+
+
+def saved_missing_modules(cells: Sequence[Mapping[str, Any]]) -> dict[int, str]:
+    """Cell index -> the module its saved error output says was not installed."""
+    found: dict[int, str] = {}
+    for index, cell in enumerate(cells):
+        for output in cell.get("outputs") or []:
+            if output.get("output_type") == "error" and output.get("ename") in (
+                "ModuleNotFoundError",
+                "ImportError",
+            ):
+                missing = _NO_MODULE.search(str(output.get("evalue", "")))
+                if missing:
+                    found[index] = missing.group(1)
+    return found
 
 
 # --------------------------------------------------------------------------------------------- code

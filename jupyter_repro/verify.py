@@ -25,7 +25,7 @@ from typing import Any
 
 from jupyter_repro import layout
 from jupyter_repro.causes import RunEvidence, attribute_causes, nothing_compared, step_of_cell
-from jupyter_repro.cell_causes import NotebookEvidence, volatile_names
+from jupyter_repro.cell_causes import NotebookEvidence, saved_missing_modules, volatile_names
 from jupyter_repro.compare import CellComparison, compare_cell
 from jupyter_repro.errors import PathError
 from jupyter_repro.evidence import Evidence, imported_packages, recorded_evidence, step_data, verified_cells
@@ -229,6 +229,7 @@ def notebook_evidence(outcome: RunOutcome, *, runs: int) -> NotebookEvidence:
         saved_python_version=(metadata.get("language_info", {}) or {}).get("version"),
         seeded=seeded,
         runs=runs,
+        saved_missing_modules=saved_missing_modules(outcome.source.cells),
         volatile_names=volatile_names(code, seeded=seeded),
     )
 

@@ -283,6 +283,7 @@ def test_expanded_names_are_weak_reads() -> None:
         ("from os.path import *", "'from os.path import *'"),
         ("%run helpers.py", "%run"),
         ("%store -r model", "%store -r"),
+        ("%pylab inline", "%pylab"),
         ("exec(code)", "exec()"),
         ("value = eval(expression)", "eval()"),
         ("globals()['x'] = 1", "globals()"),
@@ -294,7 +295,9 @@ def test_imprecise_cells_say_why(source: str, fragment: str) -> None:
     assert fragment in reason
 
 
-@pytest.mark.parametrize("source", ["x = 1", "df.eval('a + b')", "vars(obj)", "%store model"])
+@pytest.mark.parametrize(
+    "source", ["x = 1", "df.eval('a + b')", "vars(obj)", "%store model", "%pylab inline --no-import-all"]
+)
 def test_precise_cells_have_no_reason(source: str) -> None:
     assert analyse_cell(source).imprecise == ()
 

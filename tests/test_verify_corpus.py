@@ -299,6 +299,21 @@ PUBLISHED: dict[str, Published] = {
         "diverged",
         {0: {"environment"}},
     ),
+    "saved-while-a-module-was-missing": Published(
+        [
+            code("import numpy as np", error("ModuleNotFoundError", "No module named 'numpy'")),
+            code("print(np.arange(3))", error("NameError", "name 'np' is not defined"), count=2),
+        ],
+        "diverged",
+        {0: {"environment"}, 1: {"environment"}},
+        {0: ["numpy", "installed here"], 1: ["numpy"]},
+    ),
+    "name-removed-from-a-library": Published(
+        [code("from IPython.display import set_matplotlib_formats\nset_matplotlib_formats('svg')")],
+        "failed",
+        {0: {"environment"}},
+        {0: ["ipython"]},
+    ),
     "pandas-1-index-repr": Published(
         [code("import pandas as pd\npd.Index([1, 3, 5])", result("Int64Index([1, 3, 5], dtype='int64')"))],
         "diverged",

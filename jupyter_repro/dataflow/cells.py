@@ -452,6 +452,8 @@ class _CellAnalyser:
                 self._weak_read(root)
         elif name == "run":
             self.imprecise.setdefault("%run executes another file in the notebook's namespace")
+        elif name == "pylab" and "--no-import-all" not in argument:
+            self.imprecise.setdefault("%pylab imports all of numpy and matplotlib.pylab into the namespace")
         elif name == "store" and argument.split()[:1] == ["-r"]:
             self.imprecise.setdefault("%store -r restores variables saved by another session")
 
