@@ -134,6 +134,23 @@ def bench_six_steps(repeat: int) -> dict[str, float]:
     }
 
 
+def bench_branches(repeat: int) -> dict[str, float]:
+    """Two independent 2-second steps: ``--jobs 2`` runs them in two kernels at once."""
+    folder = WORK / "branches"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    cells = [
+        ("import time\ntime.sleep(2)\nleft = 1", ["step:left"]),
+        ("import time\ntime.sleep(2)\nright = 2", ["step:right"]),
+    ]
+    nb = write(folder / "branches.ipynb", notebook(cells))
+    command = [*REPRO, "run", str(nb), "--home", str(folder / "home"), "--no-cache"]
+    return {
+        "jobs_1_s": median_of(repeat, lambda: timed([*command, "--jobs", "1"], folder)),
+        "jobs_2_s": median_of(repeat, lambda: timed([*command, "--jobs", "2"], folder)),
+    }
+
+
 def bench_remote_replay(repeat: int) -> float:
     """A colleague's first run: an empty repro home, every step replayed from the team's remote (a
     shared folder; the S3 backend adds the network's latency, which is not the tool's)."""
@@ -311,6 +328,12 @@ def verdicts(results: dict[str, Any]) -> list[tuple[str, str, str, bool]]:
             six["edit_last_step_s"] / pm <= 0.45,
         ),
         (
+            "2 independent 2 s steps: --jobs 2 / --jobs 1",
+            f"{results['branches']['jobs_2_s'] / results['branches']['jobs_1_s']:.2f}x",
+            "<= 0.6x",
+            results["branches"]["jobs_2_s"] / results["branches"]["jobs_1_s"] <= 0.6,
+        ),
+        (
             "200 cells: run / papermill (no saves)",
             f"{trivial['run_s'] / trivial['papermill_nosave_s']:.2f}x",
             "<= 1.1x",
@@ -356,6 +379,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "cpus": os.cpu_count(),
         "repeat": args.repeat,
         "six_steps": bench_six_steps(args.repeat),
+        "branches": bench_branches(args.repeat),
         "trivial_cells": bench_trivial_cells(args.repeat),
         "hashing": bench_hashing(64 if args.quick else 1024),
         "environment": bench_environment(args.repeat),

@@ -402,6 +402,13 @@ _RANDOM_CALLS = re.compile(
     r"\s*\(|\b(?:default_rng|RandomState)\(\s*\)"
 )
 """Calls that draw randomness; a generator made without a seed counts as a draw."""
+
+
+def draws_randomness(source: str) -> bool:
+    """Whether code visibly draws from a random generator (the one rule for causes and ``--jobs``)."""
+    return _RANDOM_CALLS.search(source) is not None
+
+
 _CLOCK_CALLS = re.compile(
     r"\b(?:time\.(?:time|time_ns|perf_counter|monotonic|process_time|localtime|ctime|strftime)|"
     r"datetime\.(?:now|today|utcnow)|date\.today|Timestamp\.(?:now|today)|pd\.(?:Timestamp\.now|"

@@ -6,8 +6,12 @@ pager, the error output, and IPython's ``UsageError`` (which fails a cell with a
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from jupyter_repro.model import Pipeline
 
 USAGE_ERROR = "UsageError: "
 
@@ -54,3 +58,49 @@ def usage_error(outputs: Sequence[Mapping[str, Any]]) -> str | None:
             if text.startswith(USAGE_ERROR):
                 return text[len(USAGE_ERROR) :].strip().splitlines()[0]
     return None
+
+
+def expected_error_cells(pipeline: Pipeline, source: Any) -> frozenset[int]:
+    """Code cells meant to raise: declared so, or saved with an error output (a teaching notebook's
+    ``1/0``, an exploratory session that went on past an exception)."""
+    declared = {cell.index for cell in pipeline.cells if cell.raises_exception}
+    saved = {
+        index
+        for index, cell in enumerate(source.cells)
+        if cell.get("cell_type") == "code"
+        and (
+            any(output.get("output_type") == "error" for output in cell.get("outputs", []))
+            or usage_error(cell.get("outputs", [])) is not None
+        )
+    }
+    return frozenset(declared | saved)
+
+
+def executed_notebook(
+    source: Any, outputs: Mapping[int, Sequence[Mapping[str, Any]]], key: str, marks: Mapping[str, Any]
+) -> Any:
+    """A copy of the source notebook (same cell indices) showing a run's ``outputs``, numbered in order;
+    cells without outputs in the run are shown as never executed. ``marks`` go into ``metadata[key]``."""
+    notebook = copy.deepcopy(source)
+    counter = 0
+    for index, cell in enumerate(notebook.cells):
+        if cell.cell_type != "code":
+            continue
+        if index in outputs:
+            counter += 1
+            cell.outputs = [_as_output(output, counter) for output in outputs[index]]
+            cell.execution_count = counter
+        else:
+            cell.outputs = []
+            cell.execution_count = None
+    notebook.metadata[key] = {**dict(notebook.metadata.get(key, {})), **marks}
+    return notebook
+
+
+def _as_output(output: Mapping[str, Any], counter: int) -> Any:
+    import nbformat
+
+    node = nbformat.from_dict(copy.deepcopy(dict(output)))  # type: ignore[no-untyped-call]
+    if node.get("output_type") == "execute_result":
+        node["execution_count"] = counter
+    return node

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,23 @@ def start_kernel(kernel_name: str, cwd: Path, log: Any) -> Any:
     except Exception as error:  # a kernelspec that cannot start: missing, broken argv, ...
         return KernelStartFailure(f"the kernel '{kernel_name}' could not start: {error}")
     return manager
+
+
+_STARTING = threading.Lock()
+
+
+def start_kernel_serialised(kernel_name: str, cwd: Path, log: Any) -> Any:
+    """:func:`start_kernel`, one launch at a time in this process, retried once.
+
+    Kernels launched at the same moment race for the ports they pick (``--jobs N`` starts one per
+    lane), and a lost race fails the start; so launches take turns, and a failed one is tried again.
+    The kernels still boot concurrently: only the launch is serialised, not the wait until ready.
+    """
+    with _STARTING:
+        kernel = start_kernel(kernel_name, cwd, log)
+        if isinstance(kernel, KernelStartFailure):
+            kernel = start_kernel(kernel_name, cwd, log)
+    return kernel
 
 
 def attach_to(manager: Any) -> type[Any]:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -29,23 +30,31 @@ from typing import Any, Literal
 
 from jupyter_repro import hashing, layout
 from jupyter_repro.cache import ArtifactStore, CacheEntry
-from jupyter_repro.cell_outputs import cell_error, show_pager_inline, usage_error
-from jupyter_repro.fsio import write_atomically
+from jupyter_repro.cell_outputs import cell_error, executed_notebook, expected_error_cells, show_pager_inline
 from jupyter_repro.home import check_trusted, find_home
 from jupyter_repro.kernel import codegen
 from jupyter_repro.kernel.runtime import RNG_STATE_NAME
-from jupyter_repro.kernel_process import KernelStartFailure, attach_to, start_kernel, stop_kernel
+from jupyter_repro.kernel_process import KernelStartFailure, attach_to, start_kernel_serialised, stop_kernel
+from jupyter_repro.lanes import Lane, plan_lanes, serial_reason
 from jupyter_repro.ledger import Ledger
 from jupyter_repro.model import PARAMETERS_PROVIDER, Pipeline, Step
 from jupyter_repro.notebook import load_notebook, write_notebook_atomically
+from jupyter_repro.parallel import run_lanes
 from jupyter_repro.params import assignment_source, resolve_parameters
 from jupyter_repro.pipeline import build_pipeline
 from jupyter_repro.plan import KeyInputs, plan_steps, result_fingerprint, step_code_hash
-from jupyter_repro.records import EnvironmentSnapshot, FileRef, StepRunRecord
+from jupyter_repro.records import EnvironmentSnapshot
 from jupyter_repro.remote import RemoteConfig, RemoteStore, Uploader, connect, published_run
 from jupyter_repro.results import RunKind, RunResult, StepError, StepResult, StepStatus, jsonable
+from jupyter_repro.run_record import record_result
 
 ProgressCallback = Callable[[str, dict[str, Any]], None]
+
+PYTHON_WORK = threading.RLock()
+"""Held by a lane (``--jobs N``) for everything but waiting on its kernel: building notebooks, keys and
+cache entries. CPython 3.11 can fail parsing code in two threads at once ("AST constructor recursion
+depth mismatch"), and the run's state is simpler to reason about one writer at a time; the kernels,
+where the time goes, still run concurrently."""
 
 
 _ROLE_KEY = "jupyter_repro"
@@ -69,6 +78,8 @@ class RunOptions:
     progress: ProgressCallback | None = None
     remote: RemoteConfig | None = None
     """The team's store (``--remote``): looked up on a local miss, written after each step."""
+    jobs: int = 1
+    """Lanes of independent steps to run at once, one kernel each (``--jobs``; see lanes.py)."""
 
 
 @dataclass
@@ -256,45 +267,6 @@ def finish_remote(outcome: RunOutcome, result: RunResult | None) -> None:
     outcome.uploader.finish(record)
 
 
-def step_run_record(run_id: str, step: StepResult) -> StepRunRecord:
-    """The ledger's record of a step of a run: the one place it is built from a result."""
-    return StepRunRecord(
-        run_id=run_id,
-        step=step.name,
-        status=step.status,
-        cache_key=step.cache_key,
-        duration_s=step.duration_s,
-        code_hash=step.code_hash,
-        code=step.code,
-        reads=tuple(FileRef(path, digest) for path, digest in step.reads),
-        writes=tuple(FileRef(path, digest) for path, digest in step.writes),
-        error=None if step.error is None else step.error.message,
-    )
-
-
-def record_result(ledger: Ledger, result: RunResult, home: Path) -> None:
-    """Record the steps and close the ledger run with the final JSON document (also written to disk)."""
-    document = result.to_json()
-    for step in result.steps:
-        record = step_run_record(result.run_id, step)
-        ledger.record_step_run(
-            record.run_id,
-            record.step,
-            status=record.status,
-            cache_key=record.cache_key,
-            duration_s=record.duration_s,
-            code_hash=record.code_hash,
-            code=record.code,
-            reads=record.reads,
-            writes=record.writes,
-            error=record.error,
-        )
-    ledger.finish_run(
-        result.run_id, result.status, result.verdict, document, cells=[c.to_json() for c in result.cells]
-    )
-    write_atomically(layout.result_path(home, result.run_id), json.dumps(document, indent=2) + "\n")
-
-
 def _execute_run(
     outcome: RunOutcome, selected: Sequence[Step], options: RunOptions, ledger: Ledger, store: ArtifactStore
 ) -> None:
@@ -304,7 +276,7 @@ def _execute_run(
     for step in outcomes:
         _progress(options, "step", {"step": step.step.name, "status": "planned-" + step.status})
     if to_run:
-        _execute(outcome, outcomes, options, store, ledger)
+        _execute_steps(outcome, outcomes, options, store, ledger)
     for step in outcomes:
         if step.status == "cached" and step.entry is not None:
             outcome.outputs.update(step.entry.outputs)
@@ -397,36 +369,99 @@ def _portable(files: Sequence[tuple[str, str]], root: Path) -> tuple[tuple[str, 
 # ------------------------------------------------------------------------------------------ execution
 
 
-def _execute(
+def _execute_steps(
     outcome: RunOutcome,
     outcomes: Sequence[StepOutcome],
     options: RunOptions,
     store: ArtifactStore,
     ledger: Ledger,
 ) -> None:
+    """Execute the steps to run: in one kernel, or lane by lane with ``--jobs N`` (see lanes.py)."""
+    names = [item.step.name for item in outcomes if item.status != "cached"]
+    steps = [item.step for item in outcomes]
+    lanes = plan_lanes(steps, names) if options.jobs > 1 else []
+    serial = serial_reason(steps, names) if len(lanes) > 1 else "one lane"
+    if serial is not None:
+        if len(lanes) > 1:
+            _progress(options, "note", {"message": f"--jobs {options.jobs}: running serially: {serial}"})
+        _execute(outcome, outcomes, options, store, ledger, set(names))
+    else:
+        _execute_lanes(outcome, outcomes, options, store, lanes)
+    _mark_unfinished(outcomes, outcome)
+
+
+def _execute_lanes(
+    outcome: RunOutcome,
+    outcomes: Sequence[StepOutcome],
+    options: RunOptions,
+    store: ArtifactStore,
+    lanes: Sequence[Lane],
+) -> None:
+    """Run the lanes concurrently; the first ones' kernels boot while papermill is imported."""
+    from jupyter_repro._lean import import_papermill
+
+    with open(layout.kernel_log_path(outcome.home, outcome.run_id), "ab") as kernel_log:
+        first = [lane for lane in lanes if not lane.after][: options.jobs]
+        early = {lane.index: _start_kernel(outcome, options, kernel_log) for lane in first}
+        import_papermill()  # once, here: CPython 3.11 may fail compiling code in two threads at once
+
+        def one_lane(lane: Lane) -> bool:
+            from jupyter_core.utils import ensure_event_loop
+
+            try:
+                with Ledger.open(outcome.home) as own:  # a SQLite connection belongs to its thread
+                    kernel = early.pop(lane.index, None)
+                    _execute(
+                        outcome, outcomes, options, store, own, set(lane.steps), f"-{lane.index}", kernel
+                    )
+            finally:
+                ensure_event_loop().close()  # the loop nbclient made for this thread (a new one next time)
+            return all(item.status == "executed" for item in outcomes if item.step.name in lane.steps)
+
+        run_lanes(lanes, options.jobs, one_lane)
+
+
+def _start_kernel(outcome: RunOutcome, options: RunOptions, log: Any) -> Any:
+    return start_kernel_serialised(
+        _kernel_name(outcome, options), Path(outcome.notebook).resolve().parent, log
+    )
+
+
+def _execute(
+    outcome: RunOutcome,
+    outcomes: Sequence[StepOutcome],
+    options: RunOptions,
+    store: ArtifactStore,
+    ledger: Ledger,
+    lane: set[str],
+    suffix: str = "",
+    started: Any = None,
+) -> None:
+    """Run the steps named in ``lane`` in one new kernel (``started``, or one started now); the other
+    steps are cached or run in other kernels."""
     work = layout.work_dir(outcome.home, outcome.run_id)
     work.mkdir(exist_ok=True)
     raw_path = layout.generated_notebook_path(outcome.home, outcome.run_id)
+    raw_path = raw_path.with_name(f"{raw_path.stem}{suffix}{raw_path.suffix}")
     observer = _Execution(outcome, outcomes, options, store, ledger, work)
     with open(layout.kernel_log_path(outcome.home, outcome.run_id), "ab") as kernel_log:
         # the kernel boots in its own process while papermill is imported and the notebook generated
-        kernel = start_kernel(
-            _kernel_name(outcome, options), Path(outcome.notebook).resolve().parent, kernel_log
-        )
+        kernel = started if started is not None else _start_kernel(outcome, options, kernel_log)
         try:
-            generated = _generated_notebook(outcome, outcomes, options, store, work)
+            with PYTHON_WORK:
+                generated = _generated_notebook(outcome, outcomes, options, store, work, lane)
             failure, executed = _papermill(generated, raw_path, options, observer, kernel)
         finally:
             stop_kernel(kernel)
-    if executed is None:  # failed midway: papermill still saved what ran (read only in that case)
-        executed = load_notebook(raw_path) if raw_path.exists() else generated
-    _collect_outputs(outcome, executed)
-    for item in outcomes:
-        if item.status not in ("cached", "executed", "failed"):
-            observer.collect(item)
-    if failure is not None and outcome.failure is None:
-        outcome.failure = failure
-    _mark_unfinished(outcomes, outcome)
+    with PYTHON_WORK:
+        if executed is None:  # failed midway: papermill still saved what ran (read only in that case)
+            executed = load_notebook(raw_path) if raw_path.exists() else generated
+        _collect_outputs(outcome, executed)
+        for item in outcomes:
+            if item.step.name in lane and item.status not in ("cached", "executed", "failed"):
+                observer.collect(item)
+        if failure is not None and outcome.failure is None:
+            outcome.failure = failure
 
 
 def _generated_notebook(
@@ -435,8 +470,10 @@ def _generated_notebook(
     options: RunOptions,
     store: ArtifactStore,
     work: Path,
+    lane: set[str],
 ) -> Any:
-    """The notebook papermill runs: injected cells around the source's cells, tagged by role."""
+    """The notebook papermill runs: injected cells around the source's cells, tagged by role; only the
+    steps of ``lane`` run in it, the others' results are read from the cache."""
     import nbformat
 
     pipeline = outcome.pipeline
@@ -454,10 +491,10 @@ def _generated_notebook(
     previous: StepOutcome | None = None
     for item in outcomes:
         before, previous = previous, item
-        if item.status == "cached":
+        if item.status == "cached" or item.step.name not in lane:
             continue
         manifest = _merged(
-            _input_manifest(item, by_name, store, work), _random_state_after(before, store, work)
+            _input_manifest(item, by_name, store, work, lane), _random_state_after(before, store, work)
         )
         seed = None if seeded else outcome.seed
         seeded = True
@@ -472,16 +509,17 @@ def _generated_notebook(
 
 
 def _input_manifest(
-    item: StepOutcome, by_name: Mapping[str, StepOutcome], store: ArtifactStore, work: Path
+    item: StepOutcome, by_name: Mapping[str, StepOutcome], store: ArtifactStore, work: Path, lane: set[str]
 ) -> dict[str, Any] | None:
-    """Variables this step reads from cached providers, materialised from the store for the kernel."""
+    """Variables this step reads from providers outside its kernel (cached, or run in another lane),
+    materialised from the store for the kernel."""
     merged: dict[str, Any] | None = None
     for name, provider in item.step.inputs:
         upstream = by_name.get(provider)
         if provider == PARAMETERS_PROVIDER or upstream is None or upstream.entry is None:
             continue
-        if upstream.status != "cached":
-            continue
+        if upstream.status != "cached" and upstream.step.name in lane:
+            continue  # ran earlier in this kernel: the value is in its namespace
         manifest = store.materialize_inputs(upstream.entry, [name], work / "inputs")
         if manifest is None:
             continue  # cannot happen after planning verified the blobs, unless the store changed since
@@ -526,22 +564,6 @@ def _source_cell(outcome: RunOutcome, index: int, step: str | None = None) -> An
     return cell
 
 
-def expected_error_cells(pipeline: Pipeline, source: Any) -> frozenset[int]:
-    """Code cells meant to raise: declared so, or saved with an error output (a teaching notebook's
-    ``1/0``, an exploratory session that went on past an exception)."""
-    declared = {cell.index for cell in pipeline.cells if cell.raises_exception}
-    saved = {
-        index
-        for index, cell in enumerate(source.cells)
-        if cell.get("cell_type") == "code"
-        and (
-            any(output.get("output_type") == "error" for output in cell.get("outputs", []))
-            or usage_error(cell.get("outputs", [])) is not None
-        )
-    }
-    return frozenset(declared | saved)
-
-
 class _Execution:
     """Follows the kernel through nbclient's cell hooks (no polling, no extra notebook saves).
 
@@ -567,6 +589,10 @@ class _Execution:
         self.started: dict[str, float] = {}
 
     def on_cell_start(self, cell: Any, cell_index: int, **_: Any) -> None:
+        with PYTHON_WORK:
+            self._on_cell_start(cell)
+
+    def _on_cell_start(self, cell: Any) -> None:
         info = cell.metadata.get(_ROLE_KEY, {})
         if info.get("role") == "prelude":
             self.started[info["step"]] = time.perf_counter()
@@ -575,6 +601,10 @@ class _Execution:
     def on_cell_executed(
         self, cell: Any, cell_index: int, execute_reply: Mapping[str, Any] | None = None, **_: Any
     ) -> None:
+        with PYTHON_WORK:
+            self._on_cell_executed(cell, execute_reply)
+
+    def _on_cell_executed(self, cell: Any, execute_reply: Mapping[str, Any] | None) -> None:
         info = cell.metadata.get(_ROLE_KEY, {})
         if info.get("role") == "source":
             show_pager_inline(cell, execute_reply)
@@ -753,34 +783,9 @@ def _mark_unfinished(outcomes: Sequence[StepOutcome], outcome: RunOutcome) -> No
 
 def _write_executed_notebook(outcome: RunOutcome) -> None:
     """The source notebook's cells (same indices) with this run's outputs; written once per run."""
-    nb = copy.deepcopy(outcome.source)
-    counter = 0
-    for index, cell in enumerate(nb.cells):
-        if cell.cell_type != "code":
-            continue
-        if index in outcome.outputs:
-            counter += 1
-            cell.outputs = [_as_output(o, counter) for o in outcome.outputs[index]]
-            cell.execution_count = counter
-        else:
-            cell.outputs = []
-            cell.execution_count = None
-    nb.metadata.setdefault(_ROLE_KEY, {})
-    nb.metadata[_ROLE_KEY] = {
-        **dict(nb.metadata[_ROLE_KEY]),
-        "run_id": outcome.run_id,
-        "parameters": jsonable(outcome.parameters),
-    }
-    write_notebook_atomically(nb, outcome.executed_notebook)
-
-
-def _as_output(output: Mapping[str, Any], counter: int) -> Any:
-    import nbformat
-
-    node = nbformat.from_dict(copy.deepcopy(dict(output)))  # type: ignore[no-untyped-call]
-    if node.get("output_type") == "execute_result":
-        node["execution_count"] = counter
-    return node
+    marks = {"run_id": outcome.run_id, "parameters": jsonable(outcome.parameters)}
+    notebook = executed_notebook(outcome.source, outcome.outputs, _ROLE_KEY, marks)
+    write_notebook_atomically(notebook, outcome.executed_notebook)
 
 
 # ------------------------------------------------------------------------------------------- helpers

@@ -32,14 +32,8 @@ from jupyter_repro.evidence import Evidence, imported_packages, recorded_evidenc
 from jupyter_repro.ledger import Ledger
 from jupyter_repro.records import RunDetail, RunDiff, diff_runs
 from jupyter_repro.results import Cause, CellVerdict, RunResult, Verdict
-from jupyter_repro.runner import (
-    RunOptions,
-    RunOutcome,
-    finish_remote,
-    record_result,
-    run_pipeline,
-    step_run_record,
-)
+from jupyter_repro.run_record import record_result, step_run_record
+from jupyter_repro.runner import RunOptions, RunOutcome, finish_remote, run_pipeline
 
 NOTHING_TO_VERIFY = "the notebook has no code cell to verify: nothing in it can fail to reproduce"
 

@@ -26,6 +26,7 @@ CORE = (
     "results",
     "causes",
     "cell_causes",
+    "lanes",
     "evidence",
     "records",
     "layout",

@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     from jupyter_repro.results import RunResult
     from jupyter_repro.runner import ProgressCallback
 
-from jupyter_repro.commands import add_parameter_option, add_remote_options, remote_from_args
+from jupyter_repro.commands import add_parameter_option, add_remote_options, remote_from_args, whole_number
 
 HELP = "Run the notebook's pipeline headlessly in a fresh kernel, reusing cached steps."
 
@@ -29,6 +29,13 @@ def add_parameter_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         metavar="SECONDS",
         help="fail a cell that runs longer than this",
+    )
+    parser.add_argument(
+        "--jobs",
+        type=whole_number(1),
+        default=1,
+        metavar="N",
+        help="run up to N independent branches of the step graph at once, one kernel each (default 1)",
     )
     add_remote_options(parser)
     # For the server extension's jobs: progress events as JSON lines on stderr (see json_progress).
@@ -79,6 +86,7 @@ def run(args: argparse.Namespace) -> int:
         home=args.home,
         progress=progress_callback(args),
         remote=remote_from_args(args),
+        jobs=args.jobs,
     )
     result = run_pipeline(args.notebook, options).result
     if args.json:

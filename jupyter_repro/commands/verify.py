@@ -61,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
             capture_lock=args.isolated or args.lock,
             progress=progress_callback(args),
             remote=remote_from_args(args),
+            jobs=args.jobs,
         ),
         runs=args.runs,
         isolated=args.isolated,

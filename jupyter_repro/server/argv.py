@@ -38,6 +38,8 @@ class JobRequest:
     remote: str | None = None
     """``c.JupyterRepro.remote``: server configuration, never taken from a request (not shown either)."""
     remote_read_only: bool = False
+    jobs: int = 1
+    """``c.JupyterRepro.jobs``: branches run at once (server configuration, not a request field)."""
 
     def describe(self) -> dict[str, Any]:
         """The request as shown in the job's JSON (contents path only, never the real path)."""
@@ -93,6 +95,8 @@ def job_argv(
         argv += ["--remote", request.remote]
     if request.remote_read_only:
         argv.append("--remote-read-only")
+    if request.jobs > 1:
+        argv += ["--jobs", str(request.jobs)]
     return argv + _home_args(request.home)
 
 

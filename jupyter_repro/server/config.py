@@ -38,6 +38,12 @@ class JupyterRepro(LoggingConfigurable):
         config=True,
         help="Jobs read cached steps from the remote but never write to it (--remote-read-only).",
     )
+    jobs = Integer(
+        1,
+        config=True,
+        help="Independent branches of the step graph a run or verify job executes at once, one kernel "
+        "each (--jobs N).",
+    )
     snapshot_timeout = Float(
         30.0,
         config=True,
@@ -55,7 +61,7 @@ class JupyterRepro(LoggingConfigurable):
         help="Largest accepted JSON request body, in bytes; larger bodies are refused with 413.",
     )
 
-    @validate("snapshot_timeout", "export_timeout", "max_body_size")
+    @validate("snapshot_timeout", "export_timeout", "max_body_size", "jobs")
     def _positive(self, proposal: Any) -> Any:
         if proposal["value"] <= 0:
             raise TraitError(f"{proposal['trait'].name} must be positive, not {proposal['value']}")

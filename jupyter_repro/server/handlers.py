@@ -344,6 +344,7 @@ class RunsHandler(BaseReproHandler):
             home=self.repro_home,
             remote=self.repro_settings.remote,
             remote_read_only=self.repro_settings.remote_read_only,
+            jobs=self.repro_settings.jobs,
         )
 
 
