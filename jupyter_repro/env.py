@@ -76,10 +76,51 @@ class KernelInterpreter:
 
 
 def notebook_kernel_name(notebook: Any) -> str:
-    """The kernelspec name a notebook asks for (``metadata.kernelspec.name``), else ``python3``."""
+    """The kernelspec a notebook runs in: the one it names (``metadata.kernelspec.name``) when it is
+    installed here, else ``python3`` for a Python notebook (see :func:`kernel_substitution`)."""
+    asked = _asked_kernel(notebook)
+    return DEFAULT_KERNEL if kernel_substitution(notebook) is not None else asked
+
+
+def kernel_substitution(notebook: Any) -> str | None:
+    """Why the notebook runs in ``python3`` instead of the kernelspec it names, or None.
+
+    A notebook saved elsewhere often names a kernel this machine does not have (``Python [Root]``,
+    a colleague's ``python3_mydev``). JupyterLab opens it and offers the default kernel; refusing it
+    would be a verdict nobody can act on. So a Python notebook (by its kernelspec's language or
+    ``language_info``) runs in ``python3``, and the run says so in its notes.
+    """
+    asked = _asked_kernel(notebook)
+    if asked == DEFAULT_KERNEL or _installed(asked):
+        return None
+    metadata = notebook.get("metadata") or {}
+    kernelspec = metadata.get("kernelspec") or {}
+    language = (kernelspec.get("language") if isinstance(kernelspec, Mapping) else None) or (
+        (metadata.get("language_info") or {}).get("name")
+        if isinstance(metadata.get("language_info"), Mapping)
+        else None
+    )
+    if language is not None and str(language).lower() != "python":
+        return None  # another language: kernel_interpreter says so
+    return (
+        f"the notebook names the kernel '{asked}', which is not installed here: it ran in '{DEFAULT_KERNEL}'"
+    )
+
+
+def _asked_kernel(notebook: Any) -> str:
     kernelspec = (notebook.get("metadata") or {}).get("kernelspec") or {}
     name = kernelspec.get("name") if isinstance(kernelspec, Mapping) else None
     return str(name) if name else DEFAULT_KERNEL
+
+
+def _installed(name: str) -> bool:
+    if _spec_from_disk(name) is not None:
+        return True
+    try:
+        _spec_from_jupyter_client(name)
+    except EnvironmentCaptureError:
+        return False
+    return True
 
 
 def kernel_interpreter(kernel_name: str | None = None) -> KernelInterpreter:

@@ -670,8 +670,9 @@ class _Execution:
 
 
 def _kernel_name(outcome: RunOutcome, options: RunOptions) -> str:
-    spec = outcome.source.metadata.get("kernelspec", {})
-    return options.kernel_name or spec.get("name") or "python3"
+    from jupyter_repro.env import notebook_kernel_name
+
+    return options.kernel_name or notebook_kernel_name(outcome.source)
 
 
 def _papermill(

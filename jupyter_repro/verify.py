@@ -133,7 +133,7 @@ def _verify(
             runs=1 + len(extra_runs),
             extra_run_ids=tuple(extra.run_id for extra in extra_runs),
             report=str(options.report or layout.report_path(outcome.home, run.run_id)),
-            notes=(NOTHING_TO_VERIFY,) if not cells and run.failure is None else (),
+            notes=_notes(outcome, cells, run),
             evidence=here,
             recorded_evidence=recorded.certificate,
         )
@@ -226,6 +226,15 @@ def notebook_evidence(outcome: RunOutcome, *, runs: int) -> NotebookEvidence:
         saved_missing_modules=saved_missing_modules(outcome.source.cells),
         volatile_names=volatile_names(code, seeded=seeded),
     )
+
+
+def _notes(outcome: RunOutcome, cells: Sequence[CellVerdict], run: RunResult) -> tuple[str, ...]:
+    """Facts about the verdict a reader should know."""
+    from jupyter_repro.env import kernel_substitution
+
+    notes = [NOTHING_TO_VERIFY] if not cells and run.failure is None else []
+    substituted = kernel_substitution(outcome.source)
+    return (*notes, substituted) if substituted else tuple(notes)
 
 
 def _remote_results(outcome: RunOutcome, cells: Sequence[CellVerdict]) -> dict[str, int]:

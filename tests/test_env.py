@@ -21,6 +21,7 @@ from jupyter_repro.env import (
     capture_environment,
     capture_for_notebook,
     kernel_interpreter,
+    kernel_substitution,
     lock_environment,
     notebook_kernel_name,
     requirements_for,
@@ -107,9 +108,21 @@ def test_absolute_and_templated_interpreter_paths_are_used_as_given(tmp_path: Pa
         resolve_python([])
 
 
-def test_the_kernel_name_comes_from_the_notebook_metadata() -> None:
+def test_the_kernel_name_comes_from_the_notebook_metadata(kernel_dir: Path) -> None:
+    _kernelspec(
+        kernel_dir, "py-analysis", [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    )
     assert notebook_kernel_name({"metadata": {"kernelspec": {"name": "py-analysis"}}}) == "py-analysis"
     assert notebook_kernel_name({"metadata": {}}) == "python3"
+
+
+def test_a_python_notebook_naming_a_kernel_not_installed_here_runs_in_python3(kernel_dir: Path) -> None:
+    elsewhere = {"metadata": {"kernelspec": {"name": "Python [Root]", "language": "python"}}}
+    assert notebook_kernel_name(elsewhere) == "python3"
+    assert "'Python [Root]', which is not installed here" in (kernel_substitution(elsewhere) or "")
+    r_notebook = {"metadata": {"kernelspec": {"name": "ir"}, "language_info": {"name": "R"}}}
+    assert kernel_substitution(r_notebook) is None  # another language is not run as Python
+    assert kernel_substitution({"metadata": {}}) is None
 
 
 def test_the_default_kernelspec_is_found_without_starting_a_kernel() -> None:

@@ -176,6 +176,13 @@ def test_what_the_pager_showed_is_compared(tmp_path: Path) -> None:
     assert [cell.index for cell in verification.result.cells if cell.status == "differ"] == [1]
 
 
+def test_a_notebook_naming_a_kernel_this_machine_lacks_runs_in_python3_with_a_note(tmp_path: Path) -> None:
+    path = write(tmp_path, [code("print(6 * 7)", stream("42\n"))], {"kernelspec": {"name": "Python [Root]"}})
+    verification = verify(path)
+    assert verification.verdict == "reproducible"
+    assert any("'Python [Root]', which is not installed here" in note for note in verification.result.notes)
+
+
 def test_a_notebook_without_code_cells_verifies_with_a_note(tmp_path: Path) -> None:
     path = write(tmp_path, [markdown("# Prose only"), markdown("Nothing to run here.")])
     verification = verify(path)
