@@ -140,6 +140,25 @@ DETECTED = [
     ),
     pytest.param([figure(100)], [figure(200)], ("figure-size",), id="dpi-doubled"),
     pytest.param(
+        [result({"text/latex": "$$x^{2} + \\sin{\\left (z \\right )}$$", "text/plain": "x**2 + sin(z)"})],
+        [
+            result(
+                {
+                    "text/latex": "$\\displaystyle x^{2} + \\sin{\\left(z \\right)}$",
+                    "text/plain": "x**2 + sin(z)",
+                }
+            )
+        ],
+        ("sympy-latex",),
+        id="sympy-latex-markup",
+    ),
+    pytest.param(
+        [stream("module://ipykernel.pylab.backend_inline\n")],
+        [stream("inline\n")],
+        ("inline-backend",),
+        id="inline-backend-renamed",
+    ),
+    pytest.param(
         [result("9"), stream("numpy 1.26.4\n")],
         [result("np.int64(9)"), stream("numpy 2.1.0\n")],
         ("numpy-scalar-repr", "version-string"),
@@ -196,6 +215,11 @@ NOT_FORMATTING = [
     ),
     pytest.param([figure(100)], [figure(200, axes=2)], id="figure-size-and-axes"),
     pytest.param([figure(100)], [figure(100, values=(1, 2, 4))], id="same-size-other-plot"),
+    pytest.param(
+        [result({"text/latex": "$$2 x$$", "text/plain": "2*x"})],
+        [result({"text/latex": "$\\displaystyle 3 x$", "text/plain": "3*x"})],
+        id="sympy-other-formula",
+    ),
     pytest.param([result("a  b")], [result("a b")], id="spacing-only-is-no-family"),
     pytest.param([result("9")], [result("np.int64(9)"), result("1")], id="extra-output"),
 ]
@@ -227,6 +251,8 @@ def test_families_are_listed_with_one_line_explanations() -> None:
         "pandas-string-dtype",
         "pandas-index-repr",
         "info-layout",
+        "sympy-latex",
+        "inline-backend",
         "figure-size",
         "version-string",
     ]

@@ -66,6 +66,18 @@ FAMILIES: Final = (
         "DataFrame.info() lays out its table and memory usage differently",
     ),
     FormattingFamily(
+        "sympy-latex",
+        "sympy",
+        "SymPy writes the same formula in other LaTeX markup ($\\displaystyle ...$ for $$...$$, "
+        "\\left( for \\left ()",
+    ),
+    FormattingFamily(
+        "inline-backend",
+        "matplotlib-inline",
+        "the notebook's inline plotting backend is named differently (module://ipykernel.pylab."
+        "backend_inline, module://matplotlib_inline.backend_inline and inline are one backend)",
+    ),
+    FormattingFamily(
         "figure-size",
         "matplotlib",
         "the figure was rendered at another pixel size (DPI or figure size changed); images of "
@@ -177,6 +189,27 @@ def _info_layout(text: str) -> str:
     return "\n".join(lines)
 
 
+_LATEX_WRAPPER = re.compile(r"^\s*\$\$(.*)\$\$\s*$|^\s*\$\\displaystyle\s*(.*)\$\s*$", re.DOTALL)
+_LATEX_DELIMITER = re.compile(r"\\(left|right)\s+([()\[\]|.])")
+
+
+def _sympy_latex(text: str) -> str:
+    """A formula in one LaTeX spelling: SymPy >= 1.4 writes ``$\\displaystyle x$`` where older
+    versions wrote ``$$x$$``, and ``\\left(`` where they wrote ``\\left (``."""
+    wrapped = _LATEX_WRAPPER.match(text)
+    if wrapped is None:
+        return text
+    formula = wrapped.group(1) if wrapped.group(1) is not None else wrapped.group(2)
+    return "$" + _LATEX_DELIMITER.sub(r"\\\1\2", formula.strip()) + "$"
+
+
+_INLINE_BACKEND = re.compile(r"module://(?:ipykernel\.pylab|matplotlib_inline)\.backend_inline\b")
+
+
+def _inline_backend(text: str) -> str:
+    return _INLINE_BACKEND.sub("inline", text) if "backend_inline" in text else text
+
+
 _FIGURE_SIZE = re.compile(r"(<Figure size |Figure\()\d+x\d+")
 
 
@@ -206,6 +239,8 @@ _REWRITES: Final[dict[str, Callable[[str], str]]] = {
     "pandas-string-dtype": _string_dtype,
     "pandas-index-repr": _index_reprs,
     "info-layout": _info_layout,
+    "sympy-latex": _sympy_latex,
+    "inline-backend": _inline_backend,
     "figure-size": _figure_sizes,
     "version-string": _version_strings,
 }
