@@ -199,6 +199,20 @@ def _error_causes(cell: CellEvidence, notebook: NotebookEvidence) -> list[Cause]
                 hint="tag the cell 'skip' so that verify leaves it out, or drop the interactive call",
             )
         ]
+    variable = evalue.strip("'\"")
+    if ename == "KeyError" and re.search(
+        rf"""environ\s*\[\s*['"]{re.escape(variable)}['"]\s*\]""", cell.source
+    ):
+        return [
+            Cause(
+                "environment",
+                cell.step,
+                f"cell {cell.index} reads the environment variable {variable}, which is not set here",
+                cell=cell.index,
+                evidence={"variable": variable},
+                hint=f"set {variable} before starting Jupyter (or read it with os.environ.get and a default)",
+            )
+        ]
     missing = _NO_MODULE.search(evalue)
     if ename in ("ModuleNotFoundError", "ImportError") and missing:
         return [_missing_module(cell, missing.group(1))]

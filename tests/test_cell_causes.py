@@ -63,3 +63,12 @@ def test_a_reassigned_name_and_a_seeded_draw_are_not_volatile() -> None:
         differing("print(t)", "a", "b", index=1), NotebookEvidence(volatile_names={"t": (4, "time.time")})
     )
     assert later == []  # set only after the cell that shows it
+
+
+def test_a_missing_environment_variable_is_named() -> None:
+    error = {"ename": "KeyError", "evalue": "'MY_DUMMY_VARIABLE'", "traceback": []}
+    cell = CellEvidence(index=5, step=None, source="import os\nos.environ['MY_DUMMY_VARIABLE']", error=error)
+    (cause,) = cell_causes(cell, NotebookEvidence())
+    assert (cause.kind, cause.evidence) == ("environment", {"variable": "MY_DUMMY_VARIABLE"})
+    other = CellEvidence(index=5, step=None, source="d = {}\nd['MY_DUMMY_VARIABLE']", error=error)
+    assert cell_causes(other, NotebookEvidence()) == []  # a dict's missing key is no environment cause
