@@ -103,7 +103,7 @@ def steps_json(run_cli: RunCli, notebook: Path) -> dict[str, Any]:
 
 def test_builtin_targets_are_known_without_installed_entry_points() -> None:
     assert exporter_names() == sorted(exporter_names())
-    assert {"airflow", "cron", "script"} <= set(exporter_names())
+    assert {"airflow", "cron", "kfp", "script"} <= set(exporter_names())
     for name in BUILTIN_EXPORTERS:
         exporter = get_exporter(name)
         assert isinstance(exporter, Exporter)
@@ -120,7 +120,7 @@ def test_unknown_target_is_exit_2_naming_the_available_targets(
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1
     assert "unknown export target 'oozie'" in result.stderr
-    assert "airflow, cron, script" in result.stderr
+    assert "airflow, cron, kfp, script" in result.stderr
     with pytest.raises(ExportError):
         get_exporter("oozie")
 
@@ -154,7 +154,7 @@ def test_a_target_registered_under_the_entry_point_group_is_used(
     )
     env = {"PYTHONPATH": os.pathsep.join(filter(None, [str(plugin), os.environ.get("PYTHONPATH")]))}
     help_text = " ".join(run_cli("export", "--help", env=env).stdout.split())
-    assert "export target: airflow, cron, hello, script" in help_text  # the registry's order: by name
+    assert "export target: airflow, cron, hello, kfp, script" in help_text  # the registry's order: by name
     assert "hello: writes the steps, one per line (default schedule @hourly)." in help_text
     result = run_cli("export", str(example), "--to", "hello", "-o", str(tmp_path / "out"), env=env)
     assert result.returncode == 0, result.stderr

@@ -108,6 +108,7 @@ async def test_export_targets_lists_the_builtins_sorted_with_description_and_def
     assert [(t["name"], t["default_schedule"]) for t in targets] == [
         ("airflow", "@daily"),
         ("cron", "@daily"),
+        ("kfp", None),
         ("script", None),
     ]
     for target in targets:
@@ -127,7 +128,7 @@ async def test_a_plugin_exporter_is_listed_by_rest_accepted_by_post_export_and_b
 ) -> None:
     # GET export/targets: the plug-in, with what it carries, in its place by name
     targets = await get_targets(jp_fetch)
-    assert [t["name"] for t in targets] == ["airflow", "cron", plugin_exporter, "script"]
+    assert [t["name"] for t in targets] == ["airflow", "cron", plugin_exporter, "kfp", "script"]
     assert targets[2] == {
         "name": plugin_exporter,
         "description": "a text file: the schedule, then the steps, one per line",
@@ -152,7 +153,7 @@ async def test_a_plugin_exporter_is_listed_by_rest_accepted_by_post_export_and_b
         build_parser("export").parse_args(["export", "--help"])
     assert exited.value.code == 0
     help_text = " ".join(capsys.readouterr().out.split())
-    assert "export target: airflow, cron, hello, script" in help_text
+    assert "export target: airflow, cron, hello, kfp, script" in help_text
     assert "hello: a text file: the schedule, then the steps, one per line (default schedule @hourly)." in (
         help_text
     )
@@ -167,6 +168,6 @@ def test_a_broken_plugin_is_left_out_of_the_list_but_named_when_asked_for(
         tmp_path, monkeypatch, "broken-exporter", f"broken = {module}:VALUE", {module: "VALUE = 3\n"}
     )
     assert "broken" in exporter_names()  # a name: POST export passes it on to the CLI's error
-    assert [target.name for target in export_targets()] == ["airflow", "cron", "script"]
+    assert [target.name for target in export_targets()] == ["airflow", "cron", "kfp", "script"]
     with pytest.raises(ExportError, match="export target 'broken' is not an exporter"):
         get_exporter("broken")

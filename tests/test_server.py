@@ -310,7 +310,7 @@ async def test_snapshot_validates_the_kernel_id(
     [
         ({"target": "script"}, 400, "'path' is required"),
         ({"path": "nb.ipynb"}, 400, "'target' is required"),
-        ({"path": "nb.ipynb", "target": "lambda"}, 400, "one of airflow, cron, script"),
+        ({"path": "nb.ipynb", "target": "lambda"}, 400, "one of airflow, cron, kfp, script"),
         ({"path": "nb.ipynb", "target": "cron", "schedule": 5}, 400, "'schedule' must be a string"),
         ({"path": "nb.ipynb", "target": "cron", "parameters": {"n": {}}}, 400, "string, number"),
         ({"path": "../nb.ipynb", "target": "script"}, 403, "'..'"),

@@ -40,6 +40,7 @@ ENTRY_POINT_GROUP = "jupyter_repro.exporters"
 BUILTIN_EXPORTERS: dict[str, str] = {
     "airflow": "jupyter_repro.export.airflow:AirflowExporter",
     "cron": "jupyter_repro.export.cron:CronExporter",
+    "kfp": "jupyter_repro.export.kfp:KfpExporter",
     "script": "jupyter_repro.export.script:ScriptExporter",
 }
 """Built-in targets, known without installed entry points (``module:attribute``)."""

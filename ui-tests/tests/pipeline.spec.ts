@@ -237,7 +237,7 @@ test.describe('jupyter-repro in JupyterLab', () => {
     await expect(dialog.locator('.jp-repro-export-dialog')).toBeVisible();
     // the targets are the server's registry, with its descriptions and default schedules
     const targets = dialog.locator('.jp-repro-export-target');
-    await expect(targets.locator('option')).toHaveText(['airflow', 'cron', 'script']);
+    await expect(targets.locator('option')).toHaveText(['airflow', 'cron', 'kfp', 'script']);
     await targets.selectOption('script');
     await expect(dialog.locator('.jp-repro-export-preset')).toHaveValue('none');
     await targets.selectOption('airflow');
