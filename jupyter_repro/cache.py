@@ -15,6 +15,7 @@ the caller recomputes the step; no exception about the store's content escapes t
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -39,6 +40,8 @@ _SUFFIX = re.compile(r"^\.[A-Za-z0-9]{1,16}$")
 _FILE_MODE = 0o600
 
 CurrentHash = Callable[[str], "str | None"]
+STORE_FULL = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS})
+"""Write failures that are the store's, not the artifact's: disk full, quota exceeded, read-only."""
 
 
 class _CorruptBlob(Exception):
@@ -341,6 +344,8 @@ class ArtifactStore:
             try:
                 blob = self.put_file(directory / record["file"], move=True, digest=trusted)
             except (OSError, KeyError, TypeError) as error:
+                if isinstance(error, OSError) and error.errno in STORE_FULL:
+                    raise  # the store cannot take it: the step fails saying so (not a quietly lost variable)
                 unstored[name] = f"artifact not stored: {error}"
                 continue
             kept = {field: value for field, value in record.items() if field not in ("hash", "file")}

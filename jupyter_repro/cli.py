@@ -28,6 +28,8 @@ SUBCOMMANDS: dict[str, str] = {
     "diff": "compare two recorded runs: parameters, code, data files, packages, seed",
     "env": "show the environment (interpreter, platform, packages) of the kernel that would run a notebook",
     "export": "export the pipeline as a scheduled, idempotent job for a scheduler (see --to for the targets)",
+    "gc": "free space in the repro home: least recently used cache entries, unreferenced blobs, old runs",
+    "doctor": "check the repro home: ledger, cache entries, every blob's hash (--repair removes the damage)",
     "push": "upload this checkout's cache entries and finished runs to the team's remote store",
     "pull": "copy the team's cache entries (verified) from the remote store into this checkout's cache",
 }

@@ -22,9 +22,15 @@ from __future__ import annotations
 import functools
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO
+
+from jupyter_repro.errors import PathError
+
+FULL_HINT = "free space in the repro home (jupyter repro gc), or point --home at another disk"
 
 StrPath = str | os.PathLike[str]
 
@@ -121,3 +127,18 @@ def default_file_mode() -> int:
     umask = os.umask(0)
     os.umask(umask)
     return 0o666 & ~umask
+
+
+@contextmanager
+def write_errors_named(what: str) -> Iterator[None]:
+    """Turn a failed write (disk full, quota, a read-only folder) into one line naming the file.
+
+    The writes themselves are atomic (:func:`write_atomically`), so the failure leaves the old file
+    or none, never half of one; what remains is to tell the user where and what to do.
+    """
+    try:
+        yield
+    except OSError as error:
+        raise PathError(
+            f"cannot write {what}: {error.strerror or error}", path=error.filename, hint=FULL_HINT
+        ) from None

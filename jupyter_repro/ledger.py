@@ -29,6 +29,7 @@ from typing import Any
 
 from jupyter_repro._lean import DATAFRAME_LIBRARIES, without_modules
 from jupyter_repro.errors import LedgerError, RunNotFoundError
+from jupyter_repro.fsio import FULL_HINT
 from jupyter_repro.hashing import ALGORITHM, hash_file_counted
 from jupyter_repro.home import find_home
 from jupyter_repro.ledger_schema import MIGRATIONS, SCHEMA_MIGRATIONS
@@ -165,10 +166,17 @@ class Ledger:
         conn.execute("BEGIN IMMEDIATE")
         try:
             yield
+            conn.execute("COMMIT")
+        except sqlite3.OperationalError as error:
+            self.db.rollback()  # nothing of the transaction is kept: the ledger stays as it was
+            if "full" in str(error) or "readonly" in str(error) or "disk I/O" in str(error):
+                raise LedgerError(
+                    f"cannot write the ledger: {error}", path=str(self.path), hint=FULL_HINT
+                ) from None
+            raise
         except BaseException:
             self.db.rollback()  # a no-op when the error already ended the transaction
             raise
-        conn.execute("COMMIT")
 
     def _rows(self, sql: str, params: Iterable[Any] = ()) -> list[dict[str, Any]]:
         return list(self.db.query(sql, list(params)))

@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 
 from jupyter_repro import layout
-from jupyter_repro.fsio import write_atomically
+from jupyter_repro.fsio import write_atomically, write_errors_named
 from jupyter_repro.ledger import Ledger
 from jupyter_repro.records import FileRef, StepRunRecord
 from jupyter_repro.results import RunResult, StepResult
@@ -52,4 +52,5 @@ def record_result(ledger: Ledger, result: RunResult, home: Path) -> None:
     ledger.finish_run(
         result.run_id, result.status, result.verdict, document, cells=[c.to_json() for c in result.cells]
     )
-    write_atomically(layout.result_path(home, result.run_id), json.dumps(document, indent=2) + "\n")
+    with write_errors_named("the run's result"):
+        write_atomically(layout.result_path(home, result.run_id), json.dumps(document, indent=2) + "\n")

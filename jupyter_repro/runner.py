@@ -24,13 +24,13 @@ import os
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from jupyter_repro import hashing, layout
 from jupyter_repro.cache import ArtifactStore, CacheEntry
 from jupyter_repro.cell_outputs import cell_error, executed_notebook, expected_error_cells, show_pager_inline
+from jupyter_repro.fsio import write_errors_named
 from jupyter_repro.home import check_trusted, find_home
 from jupyter_repro.kernel import codegen
 from jupyter_repro.kernel.runtime import RNG_STATE_NAME
@@ -42,13 +42,15 @@ from jupyter_repro.notebook import load_notebook, write_notebook_atomically
 from jupyter_repro.parallel import run_lanes
 from jupyter_repro.params import assignment_source, resolve_parameters
 from jupyter_repro.pipeline import build_pipeline
-from jupyter_repro.plan import KeyInputs, plan_steps, result_fingerprint, step_code_hash
-from jupyter_repro.records import EnvironmentSnapshot
-from jupyter_repro.remote import RemoteConfig, RemoteStore, Uploader, connect, published_run
-from jupyter_repro.results import RunKind, RunResult, StepError, StepResult, StepStatus, jsonable
+from jupyter_repro.plan import plan_steps, result_fingerprint
+from jupyter_repro.remote import connect, published_run
+from jupyter_repro.results import RunResult, StepError, jsonable
 from jupyter_repro.run_record import record_result
-
-ProgressCallback = Callable[[str, dict[str, Any]], None]
+from jupyter_repro.run_state import ProgressCallback as ProgressCallback
+from jupyter_repro.run_state import RunOptions as RunOptions
+from jupyter_repro.run_state import RunOutcome as RunOutcome
+from jupyter_repro.run_state import StepOutcome as StepOutcome
+from jupyter_repro.storage import auto_gc
 
 PYTHON_WORK = threading.RLock()
 """Held by a lane (``--jobs N``) for everything but waiting on its kernel: building notebooks, keys and
@@ -59,116 +61,6 @@ where the time goes, still run concurrently."""
 
 _ROLE_KEY = "jupyter_repro"
 RAISES_EXCEPTION_TAG = "raises-exception"
-
-
-@dataclass(frozen=True)
-class RunOptions:
-    """What the caller asked for; defaults are those of ``jupyter repro run NB``."""
-
-    parameters: Mapping[str, Any] = field(default_factory=dict)
-    no_cache: bool = False
-    step: str | None = None
-    kind: RunKind = "run"
-    cell_timeout_s: float | None = None
-    start_timeout_s: float = 60.0
-    home: str | None = None
-    kernel_name: str | None = None
-    """Run in this kernelspec instead of the notebook's (``verify --isolated``)."""
-    capture_lock: bool = False
-    progress: ProgressCallback | None = None
-    remote: RemoteConfig | None = None
-    """The team's store (``--remote``): looked up on a local miss, written after each step."""
-    jobs: int = 1
-    """Lanes of independent steps to run at once, one kernel each (``--jobs``; see lanes.py)."""
-
-
-@dataclass
-class StepOutcome:
-    """One step's working state during a run; :meth:`result` is its frozen :class:`StepResult`."""
-
-    step: Step
-    key: str
-    status: StepStatus = "skipped"
-    duration_s: float = 0.0
-    reads: list[tuple[str, str]] = field(default_factory=list)
-    writes: list[tuple[str, str]] = field(default_factory=list)
-    network: list[str] = field(default_factory=list)
-    error: StepError | None = None
-    entry: CacheEntry | None = None
-    reason: str | None = None
-    fingerprint: str | None = None
-    """Digest of what the step produced (known once it is cached or has executed)."""
-    origin: Literal["local", "remote"] | None = None
-
-    def result(self) -> StepResult:
-        return StepResult(
-            name=self.step.name,
-            status=self.status,
-            cache_key=self.key,
-            duration_s=self.duration_s,
-            cells=tuple(self.step.cells),
-            reads=tuple(self.reads),
-            writes=tuple(self.writes),
-            network=tuple(self.network),
-            error=self.error,
-            reason=self.reason,
-            code_hash=step_code_hash(self.step),
-            code="\n\n".join(self.step.sources),
-            origin=self.origin if self.status == "cached" else None,
-        )
-
-
-@dataclass
-class RunOutcome:
-    """A run as the runner leaves it: the executed state, and :attr:`result`, its typed result.
-
-    The outputs, errors and the pipeline stay here for verify (which compares them); everything a
-    user sees is in the frozen :class:`RunResult`.
-    """
-
-    run_id: str
-    kind: RunKind
-    notebook: str
-    pipeline: Pipeline
-    source: Any
-    parameters: dict[str, Any]
-    seed: int
-    environment_hash: str
-    steps: list[StepOutcome]
-    outputs: dict[int, list[dict[str, Any]]]
-    """New (or cached) outputs per source cell index, for every cell that ran or was replayed."""
-    errors: dict[int, dict[str, Any]]
-    """Cells whose execution raised: ename, evalue, traceback."""
-    executed_notebook: str
-    run_dir: Path
-    home: Path
-    failure: str | None = None
-    environment: EnvironmentSnapshot | None = None
-    remote: RemoteStore | None = None
-    uploader: Uploader | None = None
-    """The kernel's environment as captured for this run."""
-    expected_errors: frozenset[int] = frozenset()
-    """Cells meant to raise: their saved outputs show an error, or they are tagged so. The run goes on
-    past them (nbclient's ``raises-exception``), and their error is compared like any output."""
-
-    @property
-    def keys(self) -> KeyInputs:
-        return KeyInputs(self.pipeline, self.parameters, self.seed, self.environment_hash)
-
-    @property
-    def result(self) -> RunResult:
-        """The run's typed result (``run --json``); verify derives its own from it."""
-        return RunResult(
-            run_id=self.run_id,
-            kind=self.kind,
-            notebook=self.notebook,
-            seed=self.seed,
-            parameters=self.parameters,
-            environment_hash=self.environment_hash,
-            steps=tuple(step.result() for step in self.steps),
-            executed_notebook=self.executed_notebook,
-            failure=self.failure,
-        )
 
 
 # --------------------------------------------------------------------------------------------- recipe
@@ -249,6 +141,8 @@ def run_pipeline(notebook_path: str | os.PathLike[str], options: RunOptions | No
         if options.kind == "run":
             record_result(ledger, outcome.result, home)
             finish_remote(outcome, outcome.result)
+    if options.kind == "run":
+        auto_gc(home)
     return outcome
 
 
@@ -286,7 +180,8 @@ def _execute_run(
             if not ledger.touch_cache_entry(step.key):  # stored before the ledger kept entries
                 _record_cache_entry(ledger, store, step.entry, outcome, stored_by=None)
             _progress(options, "step", {"step": step.step.name, "status": "cached"})
-    _write_executed_notebook(outcome)
+    with write_errors_named("the executed notebook"):
+        _write_executed_notebook(outcome)
 
 
 # ------------------------------------------------------------------------------------------- planning
@@ -628,7 +523,14 @@ class _Execution:
         report_path = self.work / f"{item.step.name}.report.json"
         if not report_path.exists():
             return  # never reached: marked skipped afterwards
-        report = json.loads(report_path.read_text(encoding="utf-8"))
+        try:
+            self._store(item, json.loads(report_path.read_text(encoding="utf-8")))
+        except OSError as error:  # disk full, quota, a read-only home: the step fails, saying where
+            self._unstorable(item, error)
+
+    def _store(self, item: StepOutcome, report: Mapping[str, Any]) -> None:
+        """Move an executed step's results into the store and write its cache entry (last, whole)."""
+        outcome = self.outcome
         item.status = "executed"
         item.duration_s = self.duration(item.step.name)
         item.reads = _hashed(self.ledger, report.get("reads", []))
@@ -658,6 +560,19 @@ class _Execution:
                 outcome.uploader.push_entry(item.entry)
             _record_cache_entry(self.ledger, self.store, item.entry, outcome, stored_by=outcome.run_id)
         _progress(self.options, "step", {"step": item.step.name, "status": "executed"})
+
+    def _unstorable(self, item: StepOutcome, error: OSError) -> None:
+        where = f" ({error.filename})" if error.filename else ""
+        item.status, item.entry = "failed", None
+        item.error = StepError(
+            cell=item.step.cells[-1], ename=type(error).__name__, evalue=f"{error.strerror}{where}"
+        )
+        if self.outcome.failure is None:
+            self.outcome.failure = (
+                f"step '{item.step.name}' ran but its results could not be stored: {error.strerror or error}"
+                f"{where}; free space in the repro home (jupyter repro gc) or use another --home"
+            )
+        _progress(self.options, "step", {"step": item.step.name, "status": "failed"})
 
     def _fail(self, item: StepOutcome, cell: int) -> None:
         error = self.outcome.errors[cell]

@@ -34,6 +34,7 @@ from jupyter_repro.records import RunDetail, RunDiff, diff_runs
 from jupyter_repro.results import Cause, CellVerdict, RunResult, Verdict
 from jupyter_repro.run_record import record_result, step_run_record
 from jupyter_repro.runner import RunOptions, RunOutcome, finish_remote, run_pipeline
+from jupyter_repro.storage import auto_gc
 
 NOTHING_TO_VERIFY = "the notebook has no code cell to verify: nothing in it can fail to reproduce"
 
@@ -140,6 +141,7 @@ def _verify(
         record_result(ledger, result, outcome.home)
     finish_remote(outcome, result)
     _write_reports(result, outcome.home, options)
+    auto_gc(outcome.home)
     if options.stamp:
         stamp_notebook(notebook_path, result)
     return Verification(result, outcome, extra_runs)

@@ -28,6 +28,7 @@ CORE = (
     "cell_causes",
     "lanes",
     "evidence",
+    "gc_plan",
     "records",
     "layout",
     "params",
