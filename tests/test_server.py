@@ -355,6 +355,15 @@ def test_progress_events_fold_into_per_step_statuses_and_restart_on_a_new_pass(t
     assert job.progress()["last_event"] == {"event": "comparing", "cells": 3}
 
 
+def test_the_automatic_gc_budget_reaches_the_jobs_environment_and_a_bad_size_is_refused() -> None:
+    from traitlets import TraitError
+
+    assert "JUPYTER_REPRO_AUTO_GC" not in JobManager().child_env()
+    assert JobManager(auto_gc="2GB").child_env()["JUPYTER_REPRO_AUTO_GC"] == "2GB"
+    with pytest.raises(TraitError, match="auto_gc"):
+        JobManager(auto_gc="lots")
+
+
 def test_a_job_command_line_passes_options_to_the_cli(tmp_path: Path) -> None:
     manager = JobManager(default_timeout=30.0)
     request = JobRequest(

@@ -167,6 +167,32 @@ class JobManager(LoggingConfigurable):
         help="The command that runs the jupyter-repro CLI for a job (default: this server's Python).",
     )
 
+    auto_gc = Unicode(
+        None,
+        allow_none=True,
+        config=True,
+        help="A size budget for the repro home (200MB, 2GB): after each job, gc collects the home down to "
+        "it when it is larger (JUPYTER_REPRO_AUTO_GC for the job; see docs/storage.md).",
+    )
+
+    @validate("auto_gc")
+    def _a_size(self, proposal: Any) -> Any:
+        from jupyter_repro.gc_plan import parse_size
+
+        if proposal["value"] is not None:
+            try:
+                parse_size(proposal["value"])
+            except ValueError as error:
+                raise TraitError(f"auto_gc: {error}") from None
+        return proposal["value"]
+
+    def child_env(self) -> dict[str, str]:
+        """The environment of a job's CLI process: the server's, plus the job settings it reads there."""
+        from jupyter_repro.storage import AUTO_GC_ENV
+
+        extra = {AUTO_GC_ENV: self.auto_gc} if self.auto_gc else {}
+        return {**_child_env(), **extra}
+
     @validate("max_concurrent_jobs", "job_history")
     def _at_least_one(self, proposal: Any) -> int:
         value = int(proposal["value"])
@@ -261,7 +287,7 @@ class JobManager(LoggingConfigurable):
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
-            env=_child_env(),
+            env=self.child_env(),
             limit=STREAM_LIMIT,
             # its own session, as Jupyter starts kernels: a Ctrl-C answered "no" at the server's
             # shutdown prompt must not interrupt the jobs; _stop_process signals the group instead
