@@ -96,3 +96,39 @@ def run_cli(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
         )
 
     return run
+
+
+def cached_tool_venv(name: str, requirement: str) -> Path:
+    """A virtual environment with ``requirement`` (Airflow, the kfp SDK) under the test cache, created
+    once and reused by later runs (``JUPYTER_REPRO_TEST_CACHE`` or ``~/.cache/jupyter-repro-tests``).
+
+    Tools that must not share the project's environment get their own; two test runs at once take a
+    lock (one installs, the other waits), and a half-made environment from an interrupted run is
+    rebuilt. Returns the environment's ``bin`` folder.
+    """
+    import fcntl
+
+    configured = os.environ.get("JUPYTER_REPRO_TEST_CACHE")
+    cache = Path(configured) if configured else Path.home() / ".cache" / "jupyter-repro-tests"
+    venv = cache / f"{name}-py{sys.version_info.major}{sys.version_info.minor}"
+    venv.parent.mkdir(parents=True, exist_ok=True)
+    done = venv / ".jupyter-repro-complete"
+    with (venv.parent / f"{venv.name}.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            shutil.rmtree(venv, ignore_errors=True)
+            log = venv.parent / f"{venv.name}.install.log"
+            with log.open("w") as out:
+                pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q"]
+                for command in (
+                    [sys.executable, "-m", "venv", str(venv)],
+                    [*pip, "--upgrade", "pip"],
+                    [*pip, requirement],
+                ):
+                    code = subprocess.run(
+                        command, stdout=out, stderr=subprocess.STDOUT, check=False
+                    ).returncode
+                    if code != 0:
+                        raise RuntimeError(f"{' '.join(command)} failed ({code}); see {log}")
+            done.write_text(requirement)
+    return venv / "bin"

@@ -240,7 +240,6 @@ def test_a_problem_line_says_what_repair_would_do(tmp_path: Path) -> None:
     assert line == "tmp-stray: cache/tmp/x: old (--repair would remove the file)"
 
 
-@pytest.mark.skipif("doctor" not in cli.SUBCOMMANDS, reason="doctor is not in cli.SUBCOMMANDS yet")
 def test_the_cli_runs_doctor(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["doctor", "--home", str(home)]) == 0
     assert capsys.readouterr().out.strip() == f"{home} is healthy"

@@ -9,17 +9,15 @@ Airflow's.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import shutil
 import sqlite3
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from conftest import EXAMPLES, console_script
+from conftest import EXAMPLES, cached_tool_venv, console_script
 
 pytestmark = [pytest.mark.kernel, pytest.mark.network]
 
@@ -28,38 +26,10 @@ STEPS = ["load", "clean", "aggregate", "model", "report"]
 DAG_ID = "repro_sales_report"
 
 
-def _cache_dir() -> Path:
-    configured = os.environ.get("JUPYTER_REPRO_TEST_CACHE")
-    return Path(configured) if configured else Path.home() / ".cache" / "jupyter-repro-tests"
-
-
 @pytest.fixture(scope="session")
 def airflow_bin() -> Path:
     """The ``bin`` folder of a virtual environment with Apache Airflow, created once and reused."""
-    version = f"py{sys.version_info.major}{sys.version_info.minor}"
-    venv = _cache_dir() / f"airflow-{AIRFLOW_VERSION}-{version}"
-    venv.parent.mkdir(parents=True, exist_ok=True)
-    done = venv / ".jupyter-repro-complete"
-    with (venv.parent / f"{venv.name}.lock").open("a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # two test runs at once: one installs, the other waits
-        if not done.exists():
-            shutil.rmtree(venv, ignore_errors=True)  # a half-made environment from an interrupted run
-            log = venv.parent / f"{venv.name}.install.log"
-            with log.open("w") as out:
-                pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q"]
-                steps = [
-                    [sys.executable, "-m", "venv", str(venv)],
-                    [*pip, "--upgrade", "pip"],
-                    [*pip, f"apache-airflow=={AIRFLOW_VERSION}"],
-                ]
-                for command in steps:
-                    code = subprocess.run(
-                        command, stdout=out, stderr=subprocess.STDOUT, check=False
-                    ).returncode
-                    if code != 0:
-                        raise RuntimeError(f"{' '.join(command)} failed ({code}); see {log}")
-            done.write_text(AIRFLOW_VERSION)
-    return venv / "bin"
+    return cached_tool_venv(f"airflow-{AIRFLOW_VERSION}", f"apache-airflow=={AIRFLOW_VERSION}")
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ does not (a local runner is not a cluster) is in docs/export.md.
 from __future__ import annotations
 
 import ast
-import fcntl
 import importlib.util
 import json
 import os
@@ -23,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import EXAMPLES, console_script
+from conftest import EXAMPLES, cached_tool_venv, console_script
 
 from jupyter_repro._version import __version__
 from jupyter_repro.export import export_targets, get_exporter
@@ -49,38 +48,10 @@ print("driver: pipeline finished")
 SPEC_AS_JSON = "import json, sys, yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))"
 
 
-def _cache_dir() -> Path:
-    configured = os.environ.get("JUPYTER_REPRO_TEST_CACHE")
-    return Path(configured) if configured else Path.home() / ".cache" / "jupyter-repro-tests"
-
-
 @pytest.fixture(scope="session")
 def kfp_python() -> Path:
     """The interpreter of a virtual environment with the kfp SDK, created once and reused."""
-    version = f"py{sys.version_info.major}{sys.version_info.minor}"
-    venv = _cache_dir() / f"kfp-{KFP_VERSION}-{version}"
-    venv.parent.mkdir(parents=True, exist_ok=True)
-    done = venv / ".jupyter-repro-complete"
-    with (venv.parent / f"{venv.name}.lock").open("a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # two test runs at once: one installs, the other waits
-        if not done.exists():
-            shutil.rmtree(venv, ignore_errors=True)  # a half-made environment from an interrupted run
-            log = venv.parent / f"{venv.name}.install.log"
-            with log.open("w") as out:
-                pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q"]
-                steps = [
-                    [sys.executable, "-m", "venv", str(venv)],
-                    [*pip, "--upgrade", "pip"],
-                    [*pip, f"kfp=={KFP_VERSION}"],
-                ]
-                for command in steps:
-                    code = subprocess.run(
-                        command, stdout=out, stderr=subprocess.STDOUT, check=False
-                    ).returncode
-                    if code != 0:
-                        raise RuntimeError(f"{' '.join(command)} failed ({code}); see {log}")
-            done.write_text(KFP_VERSION)
-    return venv / "bin" / "python"
+    return cached_tool_venv(f"kfp-{KFP_VERSION}", f"kfp=={KFP_VERSION}") / "python"
 
 
 @pytest.fixture
@@ -237,8 +208,9 @@ def test_exported_pipeline_compiles_and_runs_twice_in_kfp_locally_the_rerun_repl
 def test_without_a_remote_or_an_sdk_the_export_writes_the_file_says_why_and_compiles_later(
     kfp_python: Path, project: Path, tmp_path: Path
 ) -> None:
-    if importlib.util.find_spec("kfp") is not None:
-        pytest.skip("the project's own environment has the kfp SDK: the export would compile")
+    # the project's test environment has no kfp SDK (it is not a dependency, nor in the test extra):
+    # that is the case this test is about, and the other one compiles with the SDK's own environment
+    assert importlib.util.find_spec("kfp") is None, "uninstall kfp from the project's environment"
     out = tmp_path / "pipelines"
     out.mkdir()
     stale = out / f"{NAME}_pipeline.yaml"
