@@ -18,6 +18,7 @@ from jupyter_repro.results import RunKind, RunResult, StepError, StepResult, Ste
 
 if TYPE_CHECKING:
     from jupyter_repro.cache import CacheEntry
+    from jupyter_repro.early_kernels import EarlyKernels
     from jupyter_repro.remote import RemoteConfig, RemoteStore, Uploader
 
 ProgressCallback = Callable[[str, dict[str, Any]], None]
@@ -106,12 +107,14 @@ class RunOutcome:
     home: Path
     failure: str | None = None
     environment: EnvironmentSnapshot | None = None
+    """The kernel's environment as captured for this run."""
     remote: RemoteStore | None = None
     uploader: Uploader | None = None
-    """The kernel's environment as captured for this run."""
     expected_errors: frozenset[int] = frozenset()
     """Cells meant to raise: their saved outputs show an error, or they are tagged so. The run goes on
     past them (nbclient's ``raises-exception``), and their error is compared like any output."""
+    early_kernels: EarlyKernels | None = None
+    """Kernels started before the run was planned, for its first lanes (see early_kernels.py)."""
 
     @property
     def keys(self) -> KeyInputs:

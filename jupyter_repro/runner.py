@@ -24,12 +24,14 @@ import os
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from jupyter_repro import hashing, layout
 from jupyter_repro.cache import ArtifactStore, CacheEntry
 from jupyter_repro.cell_outputs import cell_error, executed_notebook, expected_error_cells, show_pager_inline
+from jupyter_repro.early_kernels import EarlyKernels, start_early_kernels
 from jupyter_repro.fsio import write_errors_named
 from jupyter_repro.home import check_trusted, find_home
 from jupyter_repro.kernel import codegen
@@ -68,6 +70,51 @@ RAISES_EXCEPTION_TAG = "raises-exception"
 
 def run_pipeline(notebook_path: str | os.PathLike[str], options: RunOptions | None = None) -> RunOutcome:
     """Execute the notebook's pipeline headlessly with the step cache; record it in the ledger."""
+    options = options or RunOptions()
+    path = Path(notebook_path)
+    source = load_notebook(path)
+    pipeline = build_pipeline(source, str(notebook_path))
+    declared = {name: pipeline.parameters.get(name) for name in pipeline.parameter_names}
+    resolve_parameters(declared, options.parameters, notebook=str(notebook_path))
+    home = find_home(path, options.home)
+    check_trusted(home)
+    run = _Prepared(
+        path=path,
+        shown=str(notebook_path),
+        source=source,
+        pipeline=pipeline,
+        parameters={**pipeline.parameters, **options.parameters},
+        selected=_selected_steps(pipeline, options.step),
+        home=home,
+    )
+    # certain to execute (--no-cache, an empty cache): the kernels boot while the run is prepared
+    early = start_early_kernels(
+        run.selected, options, home, _kernel_name(source, options), path.resolve().parent
+    )
+    try:
+        outcome = _record_and_execute(run, options, early)
+    finally:
+        early.stop_unused()
+    if options.kind == "run":
+        auto_gc(home)
+    return outcome
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """The run as read before anything is recorded: the notebook, its pipeline, where it is kept."""
+
+    path: Path
+    shown: str
+    source: Any
+    pipeline: Pipeline
+    parameters: dict[str, Any]
+    selected: list[Step]
+    home: Path
+
+
+def _record_and_execute(run: _Prepared, options: RunOptions, early: EarlyKernels) -> RunOutcome:
+    """Snapshot the environment, open the run in the ledger, execute it and record its result."""
     from jupyter_repro.env import (
         capture_environment,
         capture_for_notebook,
@@ -76,32 +123,21 @@ def run_pipeline(notebook_path: str | os.PathLike[str], options: RunOptions | No
     )
     from jupyter_repro.snapshot import take_snapshot
 
-    options = options or RunOptions()
-    path = Path(notebook_path)
-    shown = str(notebook_path)
-    source = load_notebook(path)
-    pipeline = build_pipeline(source, shown)
-    declared = {name: pipeline.parameters.get(name) for name in pipeline.parameter_names}
-    resolve_parameters(declared, options.parameters, notebook=shown)
-    parameters = {**pipeline.parameters, **options.parameters}
-    selected = _selected_steps(pipeline, options.step)
-
-    home = find_home(path, options.home)
-    check_trusted(home)
-    snapshot = take_snapshot(path, source, parameters)
+    path, home = run.path, run.home
+    snapshot = take_snapshot(path, run.source, run.parameters)
     if options.kernel_name is None:
-        environment = capture_for_notebook(path, source, home)
+        environment = capture_for_notebook(path, run.source, home)
     else:
         environment = capture_environment(kernel_interpreter(options.kernel_name), cwd=path.resolve().parent)
     if options.capture_lock:
-        environment = lock_environment(environment, pipeline.imported_modules, home)
+        environment = lock_environment(environment, run.pipeline.imported_modules, home)
     with Ledger.open(home) as ledger:
         ledger.mark_interrupted()
         env_hash = ledger.record_environment(environment)
         run_id = ledger.start_run(
             options.kind,
             path.resolve(),
-            parameters=jsonable(parameters),
+            parameters=jsonable(run.parameters),
             seed=snapshot.seed.value,
             environment_hash=env_hash,
             notebook_hash=snapshot.notebook_hash,
@@ -112,13 +148,14 @@ def run_pipeline(notebook_path: str | os.PathLike[str], options: RunOptions | No
         )
         run_dir = layout.run_dir(home, run_id)
         run_dir.mkdir(parents=True, exist_ok=True)
+        early.move_log(home, run_id)
         outcome = RunOutcome(
             run_id=run_id,
             kind=options.kind,
-            notebook=shown,
-            pipeline=pipeline,
-            source=source,
-            parameters=parameters,
+            notebook=run.shown,
+            pipeline=run.pipeline,
+            source=run.source,
+            parameters=run.parameters,
             seed=snapshot.seed.value,
             environment_hash=env_hash,
             steps=[],
@@ -128,12 +165,13 @@ def run_pipeline(notebook_path: str | os.PathLike[str], options: RunOptions | No
             run_dir=run_dir,
             home=home,
             environment=environment,
-            expected_errors=expected_error_cells(pipeline, source),
+            expected_errors=expected_error_cells(run.pipeline, run.source),
+            early_kernels=early,
         )
         store = ArtifactStore(home)
         outcome.remote, outcome.uploader = connect(options.remote, store)
         try:
-            _execute_run(outcome, selected, options, ledger, store)
+            _execute_run(outcome, run.selected, options, ledger, store)
         except BaseException:
             ledger.finish_run(run_id, "interrupted", None, None)
             finish_remote(outcome, None)
@@ -141,8 +179,6 @@ def run_pipeline(notebook_path: str | os.PathLike[str], options: RunOptions | No
         if options.kind == "run":
             record_result(ledger, outcome.result, home)
             finish_remote(outcome, outcome.result)
-    if options.kind == "run":
-        auto_gc(home)
     return outcome
 
 
@@ -279,7 +315,7 @@ def _execute_steps(
     if serial is not None:
         if len(lanes) > 1:
             _progress(options, "note", {"message": f"--jobs {options.jobs}: running serially: {serial}"})
-        _execute(outcome, outcomes, options, store, ledger, set(names))
+        _execute(outcome, outcomes, options, store, ledger, set(names), started=_early(outcome))
     else:
         _execute_lanes(outcome, outcomes, options, store, lanes)
     _mark_unfinished(outcomes, outcome)
@@ -297,7 +333,7 @@ def _execute_lanes(
 
     with open(layout.kernel_log_path(outcome.home, outcome.run_id), "ab") as kernel_log:
         first = [lane for lane in lanes if not lane.after][: options.jobs]
-        early = {lane.index: _start_kernel(outcome, options, kernel_log) for lane in first}
+        early = {lane.index: _early(outcome) or _start_kernel(outcome, options, kernel_log) for lane in first}
         import_papermill()  # once, here: CPython 3.11 may fail compiling code in two threads at once
 
         def one_lane(lane: Lane) -> bool:
@@ -316,9 +352,14 @@ def _execute_lanes(
         run_lanes(lanes, options.jobs, one_lane)
 
 
+def _early(outcome: RunOutcome) -> Any:
+    """A kernel started before planning (early_kernels.py), or None."""
+    return outcome.early_kernels.take() if outcome.early_kernels is not None else None
+
+
 def _start_kernel(outcome: RunOutcome, options: RunOptions, log: Any) -> Any:
     return start_kernel_serialised(
-        _kernel_name(outcome, options), Path(outcome.notebook).resolve().parent, log
+        _kernel_name(outcome.source, options), Path(outcome.notebook).resolve().parent, log
     )
 
 
@@ -584,10 +625,10 @@ class _Execution:
         _progress(self.options, "step", {"step": item.step.name, "status": "failed"})
 
 
-def _kernel_name(outcome: RunOutcome, options: RunOptions) -> str:
+def _kernel_name(source: Any, options: RunOptions) -> str:
     from jupyter_repro.env import notebook_kernel_name
 
-    return options.kernel_name or notebook_kernel_name(outcome.source)
+    return options.kernel_name or notebook_kernel_name(source)
 
 
 def _papermill(

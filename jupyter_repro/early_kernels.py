@@ -1,0 +1,101 @@
+"""Kernels started before the run is planned, when it is certain that steps will execute.
+
+A kernel takes about 0.3 s to boot, in its own process. The runner normally starts it right after
+planning, because until then it does not know whether any step must execute (a fully cached run
+starts none). In two cases the answer is known as soon as the notebook is read: ``--no-cache``
+(``verify --runs N`` too), and a repro home whose cache holds no entry at all, with no team remote
+to look up (a first run). Then the kernels start before the environment is captured, the ledger
+opened and the run planned, and boot while that work is done: one kernel, or with ``--jobs N`` one
+for each lane that can start at once.
+
+The run's folder does not exist yet when they start (the ledger names the run), so their log goes
+to a file in the cache's ``tmp`` folder first and is moved to ``runs/RUN/kernel.log`` once the run
+has its id (a crash in between leaves a stray file there, which ``doctor`` finds). Kernels the run
+does not take (the plan found cached steps after all, or the run stopped early) are stopped.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from jupyter_repro import layout
+from jupyter_repro.cache import ArtifactStore
+from jupyter_repro.kernel_process import start_kernel_serialised, stop_kernel
+from jupyter_repro.lanes import plan_lanes, serial_reason
+from jupyter_repro.model import Step
+from jupyter_repro.run_state import RunOptions
+
+
+class EarlyKernels:
+    """The kernels started for a run before it was planned; the runner takes them one by one."""
+
+    def __init__(self, kernels: Sequence[Any] = (), log: Path | None = None) -> None:
+        self._kernels = list(kernels)
+        self._log = log
+
+    def take(self) -> Any:
+        """A started kernel for the next lane (or the run's one kernel), or None when none is left."""
+        return self._kernels.pop(0) if self._kernels else None
+
+    def move_log(self, home: Path, run_id: str) -> None:
+        """Make the early kernels' log the run's ``kernel.log`` (later kernels append to it)."""
+        if self._log is None:
+            return
+        target = layout.kernel_log_path(home, run_id)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(self._log, target)  # the kernels keep writing to the same file
+        self._log = None
+
+    def stop_unused(self) -> None:
+        """Stop the kernels nobody took, and drop a log that never became a run's."""
+        while self._kernels:
+            stop_kernel(self._kernels.pop())
+        if self._log is not None:
+            self._log.unlink(missing_ok=True)
+            self._log = None
+
+
+def start_early_kernels(
+    steps: Sequence[Step], options: RunOptions, home: Path, kernel_name: str, cwd: Path
+) -> EarlyKernels:
+    """Start the kernels the run will certainly need (none when that is not certain)."""
+    count = early_kernel_count(steps, options, ArtifactStore(home))
+    if count == 0:
+        return EarlyKernels()
+    store = ArtifactStore(home)
+    store.tmp.mkdir(parents=True, exist_ok=True)
+    log_path = store.tmp / f"kernel-{os.getpid()}-{uuid.uuid4().hex[:8]}.log"
+    with open(log_path, "ab") as log:
+        kernels = [start_kernel_serialised(kernel_name, cwd, log) for _ in range(count)]
+    return EarlyKernels(kernels, log_path)
+
+
+def early_kernel_count(steps: Sequence[Step], options: RunOptions, store: ArtifactStore) -> int:
+    """How many kernels the run certainly needs before it is planned: 0 when a step may be cached."""
+    if not steps or not _every_step_executes(options, store):
+        return 0
+    if options.jobs <= 1:
+        return 1
+    names = [step.name for step in steps]
+    lanes = plan_lanes(steps, names)
+    if len(lanes) <= 1 or serial_reason(steps, names) is not None:
+        return 1
+    return min(options.jobs, sum(1 for lane in lanes if not lane.after))
+
+
+def _every_step_executes(options: RunOptions, store: ArtifactStore) -> bool:
+    if options.no_cache:
+        return True
+    return options.remote is None and not _has_entries(store)
+
+
+def _has_entries(store: ArtifactStore) -> bool:
+    try:
+        with os.scandir(store.entries) as found:
+            return any(True for _ in found)
+    except FileNotFoundError:
+        return False

@@ -1,0 +1,136 @@
+"""Kernels started before planning when steps will certainly execute (early_kernels.py).
+
+The counting rule is tested on its own; the rest with real kernels. To see which kernels a run
+started where, the tests wrap the real start function and record what it returned (a spy: every
+kernel is still started and run for real).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import build_notebook
+
+from jupyter_repro import early_kernels, layout, runner
+from jupyter_repro.cache import ArtifactStore
+from jupyter_repro.early_kernels import EarlyKernels, early_kernel_count, start_early_kernels
+from jupyter_repro.model import Step
+from jupyter_repro.remote import RemoteConfig
+from jupyter_repro.runner import RunOptions, run_pipeline
+
+
+def step(name: str, *upstream: str, source: str = "x = 1") -> Step:
+    return Step(name=name, cells=(0,), sources=(source,), direct_dependencies=upstream, depends_on=upstream)
+
+
+TWO_BRANCHES = [step("left"), step("right")]
+
+
+def test_no_cache_or_an_empty_cache_needs_a_kernel_before_planning(tmp_path: Path) -> None:
+    store = ArtifactStore(tmp_path / "home")
+    assert early_kernel_count(TWO_BRANCHES, RunOptions(), store) == 1  # nothing cached yet
+    assert early_kernel_count(TWO_BRANCHES, RunOptions(no_cache=True), store) == 1
+    assert early_kernel_count([], RunOptions(no_cache=True), store) == 0  # nothing to run
+
+
+def test_with_jobs_each_lane_that_can_start_at_once_gets_one(tmp_path: Path) -> None:
+    store = ArtifactStore(tmp_path / "home")
+    assert early_kernel_count(TWO_BRANCHES, RunOptions(jobs=2), store) == 2
+    assert early_kernel_count(TWO_BRANCHES, RunOptions(jobs=4), store) == 2
+    chain = [step("load"), step("fit_a", "load"), step("fit_b", "load")]
+    assert early_kernel_count(chain, RunOptions(jobs=2), store) == 1  # the branches wait for load
+    drawing = [step("a"), step("b", source="import random\nx = random.random()")]
+    assert early_kernel_count(drawing, RunOptions(jobs=2), store) == 1  # runs serially: one kernel
+
+
+def test_when_a_step_may_be_cached_nothing_starts_early(tmp_path: Path) -> None:
+    store = ArtifactStore(tmp_path / "home")
+    store.entries.mkdir(parents=True)
+    (store.entries / "step-abc.json").write_text("{}", encoding="utf-8")
+    assert early_kernel_count(TWO_BRANCHES, RunOptions(), store) == 0
+    assert early_kernel_count(TWO_BRANCHES, RunOptions(no_cache=True), store) == 1
+    empty = ArtifactStore(tmp_path / "other")
+    remote = RemoteConfig.resolve(f"file://{tmp_path / 'team'}", read_only=False)
+    assert early_kernel_count(TWO_BRANCHES, RunOptions(remote=remote), empty) == 0  # the team may have it
+
+
+# ------------------------------------------------------------------------------------- real kernels
+
+
+class StartSpy:
+    """Records the kernels a module's ``start_kernel_serialised`` started (and still starts them)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, module: Any) -> None:
+        self.kernels: list[Any] = []
+        real = module.start_kernel_serialised
+
+        def start(*args: Any) -> Any:
+            kernel = real(*args)
+            self.kernels.append(kernel)
+            return kernel
+
+        monkeypatch.setattr(module, "start_kernel_serialised", start)
+
+
+def notebook(folder: Path, cells: list[Any]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "nb.ipynb"
+    path.write_text(json.dumps(build_notebook(cells)), encoding="utf-8")
+    return path
+
+
+BRANCH_CELLS = [("left = 1\nprint(left)", ["step:left"]), ("right = 2\nprint(right)", ["step:right"])]
+
+
+@pytest.mark.kernel
+def test_a_first_run_executes_in_the_kernels_started_early(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    early, late = StartSpy(monkeypatch, early_kernels), StartSpy(monkeypatch, runner)
+    path = notebook(tmp_path, BRANCH_CELLS)
+    home = tmp_path / ".repro"
+    outcome = run_pipeline(path, RunOptions(home=str(home), jobs=2))
+    assert [s.status for s in outcome.steps] == ["executed", "executed"]
+    assert outcome.outputs[0][0]["text"] == "1\n"
+    assert outcome.outputs[1][0]["text"] == "2\n"
+    assert len(early.kernels) == 2
+    assert late.kernels == []
+    assert not any(kernel.has_kernel for kernel in early.kernels)  # and stopped it when done
+    assert layout.kernel_log_path(home, outcome.run_id).is_file()  # the early log became the run's
+    assert list(ArtifactStore(home).tmp.glob("kernel-*.log")) == []
+
+
+@pytest.mark.kernel
+def test_a_cached_run_starts_no_kernel_and_no_cache_starts_one_early(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = notebook(tmp_path, BRANCH_CELLS)
+    home = str(tmp_path / ".repro")
+    run_pipeline(path, RunOptions(home=home))
+    early, late = StartSpy(monkeypatch, early_kernels), StartSpy(monkeypatch, runner)
+    cached = run_pipeline(path, RunOptions(home=home))
+    assert [s.status for s in cached.steps] == ["cached", "cached"]
+    assert early.kernels == []
+    assert late.kernels == []
+    again = run_pipeline(path, RunOptions(home=home, no_cache=True))
+    assert [s.status for s in again.steps] == ["executed", "executed"]
+    assert len(early.kernels) == 1
+    assert late.kernels == []
+
+
+@pytest.mark.kernel
+def test_kernels_nobody_took_are_stopped_and_their_log_removed(tmp_path: Path) -> None:
+    home = tmp_path / ".repro"
+    started = start_early_kernels(TWO_BRANCHES, RunOptions(jobs=2), home, "python3", tmp_path)
+    logs = list(ArtifactStore(home).tmp.glob("kernel-*.log"))
+    assert len(logs) == 1
+    kernels = [started.take(), started.take()]
+    assert all(kernel.has_kernel for kernel in kernels)
+    assert started.take() is None
+    unused = EarlyKernels(kernels, logs[0])
+    unused.stop_unused()
+    assert not any(kernel.has_kernel for kernel in kernels)
+    assert not logs[0].exists()
