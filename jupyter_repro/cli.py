@@ -26,6 +26,7 @@ from jupyter_repro._version import __version__
 SUBCOMMANDS: dict[str, str] = {
     "run": "run the notebook's pipeline headlessly in a fresh kernel, reusing cached steps",
     "verify": "verify reproducible: re-execute headlessly and compare every cell with its saved outputs",
+    "fix": "list one-click fixes for what the last verify found not to reproduce; --apply ID applies one",
     "steps": "show the notebook's steps: their cells, dependencies, and the variables passed between them",
     "log": "list recorded runs and verifications, newest first",
     "show": "show one recorded run: parameters, seed, environment, steps and cell verdicts",

@@ -122,3 +122,7 @@ class PathError(ReproError):
 
 class RemoteError(ReproError):
     """The team's remote store cannot be used as configured (bad URL, missing backend, key file)."""
+
+
+class FixError(ReproError):
+    """A fix cannot be listed or applied: an unknown fix id, an unavailable fix, a failed download."""

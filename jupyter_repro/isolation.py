@@ -13,7 +13,7 @@ import subprocess
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -38,11 +38,14 @@ def isolated_kernel(notebook_path: str | Path, options: RunOptions) -> Iterator[
     path = Path(notebook_path)
     notebook = load_notebook(path)
     carried = recorded_evidence(notebook).certificate
-    if carried is not None and carried.lock is not None:
-        executable, lock_text = capture_for_notebook(path, notebook).executable, str(carried.lock["text"])
+    carried_lock = (
+        carried.lock if carried is not None and carried.lock is not None else _pinned_lock(notebook)
+    )
+    if carried_lock is not None:
+        executable, lock_text = capture_for_notebook(path, notebook).executable, str(carried_lock["text"])
         lock_hash, packages, source = (
-            str(carried.lock.get("hash", "")),
-            len(carried.lock.get("requirements") or []),
+            str(carried_lock.get("hash", "")),
+            len(carried_lock.get("requirements") or []),
             "notebook",
         )
     else:
@@ -80,6 +83,13 @@ def isolated_kernel(notebook_path: str | Path, options: RunOptions) -> Iterator[
         else:
             os.environ["JUPYTER_PATH"] = previous_path
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _pinned_lock(notebook: Any) -> Mapping[str, Any] | None:
+    """The lock ``jupyter repro fix --apply pin-lock`` wrote (``metadata.jupyter_repro.lock``), if any."""
+    settings = (notebook.get("metadata") or {}).get("jupyter_repro") or {}
+    lock = settings.get("lock") if isinstance(settings, Mapping) else None
+    return lock if isinstance(lock, Mapping) and isinstance(lock.get("text"), str) else None
 
 
 def _build_venv(folder: Path, base_python: str, lock_text: str) -> str:

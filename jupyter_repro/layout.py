@@ -16,6 +16,9 @@ Besides the ledger and the cache, which their own modules place, a repro home (`
         report.html         a verification's self-contained HTML report (report_path)
         kernel.log          the kernel's stdout and stderr (kernel_log_path)
         work/               per-step scratch files: reports, outputs, inputs loaded from the cache (work_dir)
+    backups/                the notebooks as they were before ``jupyter repro fix --apply`` wrote them
+        NAME.YYYYMMDDTHHMMSSZ.ipynb   (backup_path; numbered -2, -3 ... when one exists already;
+                                      a side file a fix replaces, requirements.txt, is kept here too)
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ RESULT_FILENAME = "result.json"
 REPORT_FILENAME = "report.html"
 KERNEL_LOG_FILENAME = "kernel.log"
 WORK_DIRNAME = "work"
+BACKUPS_DIRNAME = "backups"
 
 
 def runs_dir(home: Path) -> Path:
@@ -74,6 +78,19 @@ def kernel_log_path(home: Path, run_id: str) -> Path:
 def work_dir(home: Path, run_id: str) -> Path:
     """Per-step scratch files of the run: step reports and outputs, inputs loaded from the cache."""
     return run_dir(home, run_id) / WORK_DIRNAME
+
+
+def backups_dir(home: Path) -> Path:
+    """The folder of the notebooks' backups that ``fix --apply`` makes before it writes a notebook."""
+    return home / BACKUPS_DIRNAME
+
+
+def backup_path(home: Path, file_name: str, stamp: str, number: int = 1) -> Path:
+    """The ``number``-th backup of ``file_name`` (a notebook, ``requirements.txt``) made at ``stamp``
+    (UTC, compact): ``NAME.STAMP[-N].SUFFIX``."""
+    name = Path(file_name)
+    counter = "" if number == 1 else f"-{number}"
+    return backups_dir(home) / f"{name.stem}.{stamp}{counter}{name.suffix}"
 
 
 def project_root(home: Path) -> Path:

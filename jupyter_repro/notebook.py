@@ -1,7 +1,7 @@
 """Reading the user's notebook: whatever JupyterLab opens is read, only an unreadable file is an error.
 
 This is the single place that opens a source notebook. It never writes: the user's file is only
-changed by ``verify --stamp``, which goes through :func:`write_notebook_atomically`.
+changed by ``verify --stamp`` and ``fix --apply``, which go through :func:`write_notebook_atomically`.
 
 Notebooks in the wild break nbformat's strict schema in small ways that JupyterLab shrugs off: current
 Jupyter writes cell ids into files still marked 4.4 (whose schema forbids them), cells lack

@@ -85,6 +85,34 @@ Every cell whose status is `differ` or `error` has at least one cause whose `cel
 `log --remote`, else null). `show --json`: the run's recorded document with its steps, cells and environment.
 `diff --json`: changes by category (parameters, seed, notebook, code, data, packages, environment).
 `export --json`: `{"files": [str]}`.
+
+`fix --json` (the fixes for the notebook's last verification; docs/verify.md, "Fixing what breaks
+reproducibility"):
+
+```text
+{"notebook": str, "run_id": str, "verdict": str, "verified_now": bool,
+ "fixes": [{"id": str, "kind": "seed"|"reorder"|"pin"|"ignore-output"|"vendor-data",
+            "choice": "outputs"|"cell"|"requirements"|"lock"|null, "cell": int|null,
+            "cause_kind": str, "description": str, "preview": str (unified diff),
+            "available": bool, "reason": str|null, "edits": [EDIT], "pending": [str],
+            "files": [{"path": str, "action": "write"|"download", "url": str (downloads)}]}]}
+```
+
+`fix --apply ID --json` (also with `--edits-only`, which writes the side files but not the notebook):
+
+```text
+{"notebook": str, "target": "file"|"model", "run_id": str,
+ "applied": [{"id": str, "kind": str, "description": str, "changed": str}],
+ "backup": str|null, "edits": [EDIT], "files": [{"path": str, "action": str, ...}]}
+```
+
+`EDIT` is one of `{"op": "insert_cell", "index", "cell"}`, `{"op": "move_cell", "from", "to"}`,
+`{"op": "set_source", "cell", "source"}`, `{"op": "set_cell_metadata", "cell", "key", "value"}`,
+`{"op": "set_outputs", "cell", "outputs", "execution_count"}`, `{"op": "set_notebook_metadata",
+"key", "value"}`, applied in order (each sees the notebook after the previous one; cell indices count
+every cell, markdown included; a `null` value deletes the key). `files[].path` is relative to the
+notebook's folder. `pending` says what applying still computes: `outputs` (it re-executes the
+notebook), `download`, `lock` (pip-compile). An id that names no fix is exit code 2 with the valid ids.
 """
 
 

@@ -34,6 +34,9 @@ CORE = (
     "params",
     "hashing",
     "errors",
+    "fix_plan",
+    "fix_edits",
+    "fix_reorder",
 )
 """The pure core: modules (or packages) named relative to ``jupyter_repro``."""
 

@@ -99,6 +99,8 @@ def test_the_route_table_covers_the_contract() -> None:
         ("snapshot", "POST"),
         ("export/targets", "GET"),
         ("export", "POST"),
+        ("fixes", "GET"),
+        ("fixes", "POST"),
     }
 
 

@@ -1,11 +1,12 @@
 """The one place that turns a validated request into a ``jupyter repro`` command line.
 
 The server never runs notebooks or exports in its own process: it starts the real CLI (jobs for
-``run``/``verify``, a short command for ``export``). Each request type below is what a handler has
-checked; :func:`job_argv` and :func:`export_argv` say it to the CLI. Keeping both here means the
-server's knowledge of the CLI's options (documented in ``docs/cli.md``) lives in one module, and every
-command line has the same shape: the notebook as an absolute path right after the subcommand (never
-where an option could be read), ``--json`` for a machine-readable answer, then the options.
+``run``/``verify``, a short command for ``export`` and ``fix``). Each request type below is what a
+handler has checked; :func:`job_argv`, :func:`export_argv` and :func:`fix_argv` say it to the CLI.
+Keeping them here means the server's knowledge of the CLI's options (documented in ``docs/cli.md``)
+lives in one module, and every command line has the same shape: the notebook as an absolute path
+right after the subcommand (never where an option could be read), ``--json`` for a machine-readable
+answer, then the options.
 
 This module is pure (no I/O, no server objects), so command lines are easy to test on their own.
 """
@@ -69,6 +70,19 @@ class ExportRequest:
     home: str | None = None
 
 
+@dataclass(frozen=True)
+class FixRequest:
+    """What ``GET fixes`` (``fix_id`` None) or ``POST fixes`` asks for; :func:`fix_argv` builds it."""
+
+    notebook: Path
+    path: str
+    """The contents path of the notebook, for error messages."""
+    fix_id: str | None = None
+    edits_only: bool = False
+    """``target: "model"``: write the side files only and answer with the notebook's edits."""
+    home: str | None = None
+
+
 def job_argv(
     command: Sequence[str], request: JobRequest, *, default_timeout: float | None = None
 ) -> list[str]:
@@ -110,6 +124,16 @@ def export_argv(command: Sequence[str], request: ExportRequest) -> list[str]:
     if request.schedule is not None:
         argv += ["--schedule", request.schedule]
     argv += _parameter_args(request.parameters)
+    return argv + _home_args(request.home)
+
+
+def fix_argv(command: Sequence[str], request: FixRequest) -> list[str]:
+    """``fix NB --json [--apply ID [--edits-only]]``: list the fixes, or apply one."""
+    argv = [*command, "fix", str(request.notebook), "--json"]
+    if request.fix_id is not None:
+        argv += [f"--apply={request.fix_id}"]  # one argument: an id can never be read as an option
+        if request.edits_only:
+            argv.append("--edits-only")
     return argv + _home_args(request.home)
 
 

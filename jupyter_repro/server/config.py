@@ -55,13 +55,19 @@ class JupyterRepro(LoggingConfigurable):
         config=True,
         help="Seconds an export (jupyter repro export) may take before the request fails.",
     )
+    fix_timeout = Float(
+        600.0,
+        config=True,
+        help="Seconds listing or applying fixes (jupyter repro fix) may take: listing verifies first when "
+        "the notebook changed since its last verification, and some fixes re-execute the notebook.",
+    )
     max_body_size = Integer(
         MIB,
         config=True,
         help="Largest accepted JSON request body, in bytes; larger bodies are refused with 413.",
     )
 
-    @validate("snapshot_timeout", "export_timeout", "max_body_size", "jobs")
+    @validate("snapshot_timeout", "export_timeout", "fix_timeout", "max_body_size", "jobs")
     def _positive(self, proposal: Any) -> Any:
         if proposal["value"] <= 0:
             raise TraitError(f"{proposal['trait'].name} must be positive, not {proposal['value']}")

@@ -30,9 +30,10 @@ from jupyter_server.utils import url_path_join
 from jupyter_repro._version import __version__
 from jupyter_repro.errors import ReproError
 from jupyter_repro.params import parse_cli_value
-from jupyter_repro.server.argv import KINDS, ExportRequest, JobRequest
+from jupyter_repro.server.argv import KINDS, ExportRequest, FixRequest, JobRequest
 from jupyter_repro.server.config import JupyterRepro
 from jupyter_repro.server.exports import run_export
+from jupyter_repro.server.fixes import run_fix
 from jupyter_repro.server.jobs import JobManager
 from jupyter_repro.server.kernels import snapshot_kernel
 from jupyter_repro.server.paths import contents_path, resolve_inside, resolve_notebook
@@ -484,6 +485,51 @@ class ExportHandler(BaseReproHandler):
         )
 
 
+class FixesHandler(BaseReproHandler):
+    """``GET fixes?path=NB`` (the fixes of its last verification) and ``POST fixes {"path", "id",
+    "target"}`` (apply one, or ``all``). Both may execute the notebook (listing verifies first when the
+    notebook changed since its last verification; some fixes re-execute it), hence ``execute``."""
+
+    FIELDS = frozenset({"path", "id", "target"})
+    TARGETS = ("file", "model")
+
+    @tornado.web.authenticated
+    @authorized_to("execute")
+    async def get(self) -> None:
+        path, notebook = self.query_notebook(required=True)
+        assert path is not None
+        assert notebook is not None
+        document = await self._run(FixRequest(notebook=notebook, path=path, home=self.repro_home))
+        self.write_json({**document, "notebook": path})
+
+    @tornado.web.authenticated
+    @authorized_to("execute")
+    async def post(self) -> None:
+        body = self.json_body(self.FIELDS)
+        path = field(body, "path", str, _REQUIRED)
+        fix_id = field(body, "id", str, _REQUIRED)
+        target = field(body, "target", str, "file")
+        if target not in self.TARGETS:
+            raise RequestError(f"the field 'target' must be one of {', '.join(self.TARGETS)}, not {target!r}")
+        if not fix_id.strip() or fix_id.startswith("-"):
+            raise RequestError(f"the field 'id' is not a fix id: {fix_id!r}")
+        request = FixRequest(
+            notebook=self.notebook(path),
+            path=path,
+            fix_id=fix_id,
+            edits_only=target == "model",
+            home=self.repro_home,
+        )
+        document = await self._run(request)
+        backup = document.get("backup")
+        shown_backup = (self.shown_path(backup) or backup) if isinstance(backup, str) else None
+        self.write_json({**document, "notebook": path, "backup": shown_backup})
+
+    async def _run(self, request: FixRequest) -> dict[str, Any]:
+        timeout_s = self.repro_settings.fix_timeout
+        return await run_fix(self.job_manager.command, request, timeout_s=timeout_s)
+
+
 # (pattern relative to /jupyter-repro/api/, handler); tests enumerate this table to check auth.
 ROUTES: list[tuple[str, type[BaseReproHandler]]] = [
     ("version", VersionHandler),
@@ -496,4 +542,5 @@ ROUTES: list[tuple[str, type[BaseReproHandler]]] = [
     ("snapshot", SnapshotHandler),
     ("export/targets", ExportTargetsHandler),
     ("export", ExportHandler),
+    ("fixes", FixesHandler),
 ]
