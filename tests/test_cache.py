@@ -340,6 +340,16 @@ def test_ingest_then_materialize_reaches_load_inputs(store: ArtifactStore, tmp_p
     assert [path.name for path in (tmp_path / "in put").iterdir() if is_temporary(path)] == []
 
 
+def test_inputs_are_the_store_s_own_files_linked_not_copied(store: ArtifactStore, tmp_path: Path) -> None:
+    entry = stored_outputs(store, tmp_path, {"arr": np.arange(100_000)})
+    manifest = store.materialize_inputs(entry, ["arr"], tmp_path / "inputs")
+    assert manifest is not None
+    given = Path(manifest["variables"]["arr"]["file"])
+    blob = blob_file(store, entry.variables["arr"]["blob"])
+    assert given.stat().st_ino == blob.stat().st_ino  # one file on disk: nothing was written
+    assert store.materialize_inputs(entry, ["arr"], tmp_path / "inputs") == manifest  # again: same link
+
+
 def test_materialize_refuses_names_the_entry_lacks(store: ArtifactStore, tmp_path: Path) -> None:
     entry = stored_outputs(store, tmp_path, {"x": 1})
     assert store.materialize_inputs(entry, ["x", "absent"], tmp_path / "inputs") is None
