@@ -182,6 +182,11 @@ def lean_kernel_spec_manager(**kwargs: Any) -> Any:
     return LeanKernelSpecManager(kernel_dirs=_kernel_dirs(), **kwargs)
 
 
+def kernelspec_files(name: str) -> list[str]:
+    """Every ``kernel.json`` that would define kernelspec ``name`` (the first existing one does)."""
+    return [os.path.join(folder, name.lower(), "kernel.json") for folder in _kernel_dirs()]
+
+
 def _kernel_dirs() -> list[str]:
     """jupyter_client's kernelspec folders, without importing IPython to find ``~/.ipython``."""
     from jupyter_core.paths import jupyter_path
@@ -292,6 +297,15 @@ def _read_env_cache(cache_file: Path) -> dict[str, Any] | None:
     if not isinstance(record, dict) or not {"signature", "path", "facts"} <= set(record):
         return None
     return record
+
+
+def import_path_signature(python: str, path: Iterable[str], cwd: Path) -> list[list[Any]]:
+    """What changes when a ``pip install`` changes what ``python`` imports from ``path`` (run in ``cwd``).
+
+    The snapshot cache's test, shared with the server's warm workers: a worker whose kernel or own
+    interpreter imports from a folder that changed since it started is stale and discarded.
+    """
+    return _path_signature(python, path, cwd)
 
 
 def _path_signature(python: str, path: Iterable[str], cwd: Path) -> list[list[Any]]:

@@ -6,8 +6,9 @@ tornado settings (as jupyterlab-git does): :class:`~jupyter_repro.server.config.
 
 The package's modules, from the request inwards: ``handlers`` (thin HTTP verbs and the one error
 mapper), ``paths`` (contents paths to real paths), ``runs`` (the ledger as this server may show it),
-``argv`` (every CLI command line), ``jobs`` and ``exports`` (CLI subprocesses), ``kernels`` (the live-
-kernel snapshot client), ``config`` (settings). ``docs/architecture.md`` places them in the whole.
+``argv`` (every CLI command line), ``jobs`` and ``exports`` (CLI subprocesses), ``pool`` and
+``worker`` (warm CLI processes, a kernel already started), ``kernels`` (the live-kernel snapshot
+client), ``config`` (settings). ``docs/architecture.md`` places them in the whole.
 """
 
 from __future__ import annotations

@@ -5,7 +5,10 @@ A job runs the real CLI (``python -m jupyter_repro.cli KIND NB --json --progress
 code, papermill and kernels never run inside the server's process and a crash there cannot take the
 server down. Its stderr is read line by line without blocking the event loop: JSON lines are progress
 events, anything else is kept as the job's log (its last line is the error message of a failed job).
-Its stdout is the CLI's ``--json`` document, which becomes the job's result.
+Its stdout is the CLI's ``--json`` document, which becomes the job's result. A job whose notebook's
+kernelspec and folder have a warm worker (:mod:`~jupyter_repro.server.pool`) is handed to that
+process instead, which runs the same command line with its kernel already started, and is read the
+same way.
 
 Jobs live in memory: at most one active (queued or running) job per notebook, at most
 ``max_concurrent_jobs`` running at once (the others wait as ``queued``), and a bounded history of
@@ -35,6 +38,7 @@ from traitlets.config import LoggingConfigurable
 
 from jupyter_repro.errors import ReproError
 from jupyter_repro.server.argv import JobRequest, job_argv
+from jupyter_repro.server.pool import Worker, WorkerPool
 
 QUEUED = "queued"
 RUNNING = "running"
@@ -72,6 +76,10 @@ class Job:
     error: str | None = None
     exit_code: int | None = None
     log: deque[str] = field(default_factory=lambda: deque(maxlen=LOG_TAIL_LINES))
+    warm: bool = False
+    """Served by a warm worker (:mod:`~jupyter_repro.server.pool`) rather than a new CLI process."""
+    worker: dict[str, Any] | None = field(default=None, repr=False)
+    """The warm worker's ready report (its pid and its kernel's), for tests and diagnostics."""
     process: asyncio.subprocess.Process | None = field(default=None, repr=False)
     task: asyncio.Task[None] | None = field(default=None, repr=False)
 
@@ -100,6 +108,7 @@ class Job:
             "result": self.result,
             "error": self.error,
             "exit_code": self.exit_code,
+            "warm": self.warm,
             "log": list(self.log),
             "created_at": self.created_at,
             "started_at": self.started_at,
@@ -175,6 +184,14 @@ class JobManager(LoggingConfigurable):
         "it when it is larger (JUPYTER_REPRO_AUTO_GC for the job; see docs/storage.md).",
     )
 
+    warm_kernels = Integer(
+        1,
+        config=True,
+        help="Warm workers kept per kernelspec in use: a CLI process with its imports done and one "
+        "kernel started, in the folder of the last job, ready for the next run or verify job there "
+        "(each serves one job, then a new one starts). 0: every job starts a new CLI process.",
+    )
+
     @validate("auto_gc")
     def _a_size(self, proposal: Any) -> Any:
         from jupyter_repro.gc_plan import parse_size
@@ -193,6 +210,13 @@ class JobManager(LoggingConfigurable):
         extra = {AUTO_GC_ENV: self.auto_gc} if self.auto_gc else {}
         return {**_child_env(), **extra}
 
+    @validate("warm_kernels")
+    def _not_negative(self, proposal: Any) -> int:
+        value = int(proposal["value"])
+        if value < 0:
+            raise TraitError(f"warm_kernels must be 0 or more, not {value}")
+        return value
+
     @validate("max_concurrent_jobs", "job_history")
     def _at_least_one(self, proposal: Any) -> int:
         value = int(proposal["value"])
@@ -205,7 +229,15 @@ class JobManager(LoggingConfigurable):
         self._jobs: dict[str, Job] = {}  # insertion order = creation order
         self._active_by_notebook: dict[str, str] = {}
         self._slots: asyncio.Semaphore | None = None
+        self._pool: WorkerPool | None = None
         _MANAGERS.add(self)
+
+    @property
+    def pool(self) -> WorkerPool:
+        """The warm workers (made on first use, with the settings of that moment)."""
+        if self._pool is None:
+            self._pool = WorkerPool(self.command, self.warm_kernels, self.child_env, self.log)
+        return self._pool
 
     # --- public API ---
 
@@ -250,13 +282,15 @@ class JobManager(LoggingConfigurable):
         return job
 
     async def shutdown(self) -> None:
-        """Stop every active job (terminate, then kill) and wait for their tasks to end."""
+        """Stop every active job (terminate, then kill), wait for their tasks to end, stop the workers."""
         tasks = [job.task for job in self._jobs.values() if job.task is not None and not job.task.done()]
         for task in tasks:
             task.cancel()
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        if self._pool is not None:
+            await self._pool.shutdown()
 
     # --- running ---
 
@@ -281,18 +315,7 @@ class JobManager(LoggingConfigurable):
             self._prune_history()
 
     async def _execute(self, job: Job) -> None:
-        process = await asyncio.create_subprocess_exec(
-            *job.argv,
-            cwd=str(job.request.notebook.parent),
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            env=self.child_env(),
-            limit=STREAM_LIMIT,
-            # its own session, as Jupyter starts kernels: a Ctrl-C answered "no" at the server's
-            # shutdown prompt must not interrupt the jobs; _stop_process signals the group instead
-            start_new_session=True,
-        )
+        process = await self._start_process(job)
         job.process = process
         stdout_task = asyncio.ensure_future(_read_all(process.stdout))
         try:
@@ -307,6 +330,46 @@ class JobManager(LoggingConfigurable):
             job.process = None
         job.exit_code = exit_code
         self._conclude(job, exit_code, stdout)
+
+    async def _start_process(self, job: Job) -> asyncio.subprocess.Process:
+        """The job's CLI process: a warm worker given the job, or a new ``python -m jupyter_repro.cli``."""
+        worker = await self.pool.checkout(job.request)
+        if worker is not None:
+            process = await self._hand_over(job, worker)
+            if process is not None:
+                return process
+        return await asyncio.create_subprocess_exec(
+            *job.argv,
+            cwd=str(job.request.notebook.parent),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env=self.child_env(),
+            limit=STREAM_LIMIT,
+            # its own session, as Jupyter starts kernels: a Ctrl-C answered "no" at the server's
+            # shutdown prompt must not interrupt the jobs; _stop_process signals the group instead
+            start_new_session=True,
+        )
+
+    async def _hand_over(self, job: Job, worker: Worker) -> asyncio.subprocess.Process | None:
+        """Send the job to the worker; None (worker dropped) when it went away meanwhile."""
+        try:
+            process = await worker.send(
+                job.argv[len(self.command) :], job.request.notebook.parent, self.child_env()
+            )
+        except (OSError, RuntimeError) as error:  # it died while waiting: the plain process runs the job
+            self.log.warning(
+                "jupyter_repro: warm worker lost (%s): running job %s as usual", error, job.job_id
+            )
+            await self.pool.drop(worker)
+            return None
+        except asyncio.CancelledError:  # stopped while handing over: the worker may have its job already
+            await _stop_process(await worker.process())
+            raise
+        job.warm = True
+        job.worker = worker.report
+        self.log.info("jupyter_repro: job %s runs in a warm worker", job.job_id)
+        return process
 
     async def _follow_stderr(self, job: Job, stream: asyncio.StreamReader | None) -> None:
         if stream is None:  # pragma: no cover - always piped above
@@ -450,6 +513,8 @@ def _now() -> str:
 def _interrupt_on_exit() -> None:
     """At interpreter exit, interrupt the jobs of every manager still alive (no orphaned verifies)."""
     for manager in list(_MANAGERS):
+        if manager._pool is not None:
+            manager._pool.signal_all(signal.SIGTERM)
         for job in manager._jobs.values():
             if job.process is not None and job.process.returncode is None:
                 _signal_group(job.process, signal.SIGINT)
