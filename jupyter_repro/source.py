@@ -110,8 +110,12 @@ def parse_cell(
     )
 
 
+@functools.lru_cache(maxsize=4096)
 def normalised_code(source: str) -> str:
     """The cell's code without comments, blank lines or insignificant whitespace (for cache keys).
+
+    Memoised: a run asks for each step's code several times (its key, the ledger's code hash, the
+    result), and parsing and unparsing is most of planning a large notebook.
 
     Parsed code is re-rendered with :func:`ast.unparse`, so a comment-only or formatting-only edit
     gives the same text; so is the Python inside ``%time``/``%%capture``... (IPython hands it over as
