@@ -178,7 +178,10 @@ def apply_order(fixes: Sequence[Fix]) -> list[Fix]:
 
 
 def _with_preview(context: FixContext, fix: Fix) -> Fix:
-    parts = [notebook_diff(context.notebook, apply_edits(context.notebook, fix.edits), context.name)]
+    # named by file name, as the side files are by their path from the notebook's folder (and a
+    # server's answer never shows where the notebook lives on its disk)
+    name = PurePosixPath(context.name.replace("\\", "/")).name
+    parts = [notebook_diff(context.notebook, apply_edits(context.notebook, fix.edits), name)]
     if "outputs" in fix.pending:
         parts.append(PENDING_NOTE)
     for item in fix.files:

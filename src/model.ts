@@ -22,6 +22,7 @@ import {
   JobState
 } from './core/api';
 import { compareEnvironments, IEnvironmentDifference } from './core/compare';
+import { IFixList, IFixOutcome, IFixRequest } from './core/fixes';
 import { ISavedCell } from './core/stale';
 
 /** A run or verify started from the UI, from its request to its result. */
@@ -64,6 +65,20 @@ export interface IStepsState {
    * for cells whose source is still the analysed one.
    */
   cells: readonly ISavedCell[] | null;
+}
+
+/**
+ * The fixes the server offers for a notebook (`GET fixes`). `cells` are the ids and sources of the
+ * saved notebook they were computed from, when the caller knew them (the notebook had no unsaved
+ * changes); `null` otherwise: a fix is applied only to the notebook it was computed for.
+ */
+export interface IFixesState {
+  path: string;
+  list: IFixList | null;
+  error: string | null;
+  cells: readonly ISavedCell[] | null;
+  /** The ids of the fixes applied since the list was fetched. */
+  applied: ReadonlySet<string>;
 }
 
 export interface IRunsState {
@@ -126,6 +141,65 @@ export class ReproModel {
   /** A job started, progressed or finished. */
   get jobChanged(): ISignal<this, IJobRun> {
     return this._jobChanged;
+  }
+
+  /** The fixes offered for a notebook changed (fetched, failed, or one was applied). */
+  get fixesChanged(): ISignal<this, IFixesState> {
+    return this._fixesChanged;
+  }
+
+  fixes(path: string): IFixesState | null {
+    return this._fixes.get(path) ?? null;
+  }
+
+  /**
+   * Fetch the fixes the server offers for the notebook's latest verify; `cells` are the saved
+   * notebook's cells when the caller knows them (see `IFixesState`). Only the answer to the latest
+   * request for a path is kept: an earlier one that arrives late describes an older file.
+   */
+  async refreshFixes(path: string, cells: readonly ISavedCell[] | null): Promise<IFixList | null> {
+    const ticket = (this._fixTickets.get(path) ?? 0) + 1;
+    this._fixTickets.set(path, ticket);
+    let state: IFixesState;
+    try {
+      const list = await this.api.fixes(path);
+      state = { path, list, error: null, cells, applied: new Set() };
+    } catch (reason) {
+      state = { path, list: null, error: messageOf(reason), cells, applied: new Set() };
+    }
+    if (this._fixTickets.get(path) !== ticket) {
+      return this._fixes.get(path)?.list ?? null;
+    }
+    this._fixes.set(path, state);
+    this._fixesChanged.emit(state);
+    return state.list;
+  }
+
+  /**
+   * Ask the server to carry out a fix for the open notebook (`target: "model"`: it writes the side
+   * files, and answers with the notebook's edits, which the caller applies to the notebook).
+   */
+  requestFix(request: IFixRequest): Promise<IFixOutcome> {
+    return this.api.applyFix(request);
+  }
+
+  /**
+   * Record that a fix was applied to the open notebook (its button says so until the next fetch),
+   * or that it was undone.
+   */
+  setFixApplied(path: string, id: string, applied: boolean): void {
+    const state = this._fixes.get(path);
+    if (state !== undefined && state.applied.has(id) !== applied) {
+      const ids = new Set(state.applied);
+      if (applied) {
+        ids.add(id);
+      } else {
+        ids.delete(id);
+      }
+      const next = { ...state, applied: ids };
+      this._fixes.set(path, next);
+      this._fixesChanged.emit(next);
+    }
   }
 
   steps(path: string): IStepsState | null {
@@ -419,6 +493,9 @@ export class ReproModel {
   private _targets: Promise<readonly IExportTarget[]> | null = null;
   private _runs = new Map<string, IRunsState>();
   private _jobs = new Map<string, IJobRun>();
+  private _fixes = new Map<string, IFixesState>();
+  private _fixTickets = new Map<string, number>();
+  private _fixesChanged = new Signal<this, IFixesState>(this);
   private _details = new Map<string, IRunDetail>();
   private _stepsChanged = new Signal<this, IStepsState>(this);
   private _runsChanged = new Signal<this, IRunsState>(this);

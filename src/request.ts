@@ -20,6 +20,7 @@ import {
   IStepsInfo,
   IVersionInfo
 } from './core/api';
+import { IFixList, IFixOutcome, IFixRequest, parseFixList, parseFixOutcome } from './core/fixes';
 
 export const API_NAMESPACE = 'jupyter-repro/api';
 
@@ -117,6 +118,14 @@ export class ReproAPI implements IReproAPI {
 
   exportJob(request: IExportRequest): Promise<IExportResult> {
     return requestAPI<IExportResult>('export', post(request));
+  }
+
+  async fixes(path: string): Promise<IFixList> {
+    return parseFixList(await requestAPI<unknown>(`fixes${query({ path })}`));
+  }
+
+  async applyFix(request: IFixRequest): Promise<IFixOutcome> {
+    return parseFixOutcome(await requestAPI<unknown>('fixes', post(request)));
   }
 
   async reportAvailable(runId: string, path?: string): Promise<boolean> {

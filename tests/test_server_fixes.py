@@ -84,6 +84,8 @@ async def test_get_fixes_verifies_and_lists_without_writing_the_notebook(
         "edits",
     ):
         assert key in fixes["seed-outputs"], key
+    assert fixes["seed-outputs"]["preview"].startswith("--- nb.ipynb\n+++ nb.ipynb (fixed)")
+    assert str(jp_root_dir) not in response.body.decode()  # nothing says where the server's files are
     assert path.read_bytes() == before
 
 

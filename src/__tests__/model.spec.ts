@@ -12,6 +12,7 @@ import {
   IRunResult,
   IStepsInfo
 } from '../core/api';
+import { IFixList, IFixOutcome, IFixRequest } from '../core/fixes';
 
 const RESULT: IRunResult = {
   run_id: 'r1',
@@ -140,6 +141,31 @@ class FakeAPI implements IReproAPI {
     return Promise.resolve(this.hasReports);
   }
   hasReports = true;
+  /** The answers of `GET fixes`, in the order they arrive (each resolved by the test). */
+  fixAnswers: ((list: IFixList) => void)[] = [];
+  failFixes: string | null = null;
+  fixes(path: string): Promise<IFixList> {
+    this.calls.push(`fixes ${path}`);
+    if (this.failFixes !== null) {
+      return Promise.reject(new Error(this.failFixes));
+    }
+    return new Promise(resolve => this.fixAnswers.push(resolve));
+  }
+  fixRequests: IFixRequest[] = [];
+  applyFix(request: IFixRequest): Promise<IFixOutcome> {
+    this.fixRequests.push(request);
+    return Promise.resolve({
+      notebook: request.path,
+      applied: [],
+      backup: null,
+      edits: [],
+      files: []
+    });
+  }
+}
+
+function fixList(runId: string): IFixList {
+  return { notebook: 'nb.ipynb', run_id: runId, verdict: 'diverged', fixes: [] };
 }
 
 function model(api: FakeAPI, maxPollFailures = 3) {
@@ -336,5 +362,71 @@ describe('ReproModel steps and runs', () => {
       parameters: {}
     });
     expect(answer.files).toEqual(['nb-airflow/nb_dag.py']);
+  });
+});
+
+describe('ReproModel fixes', () => {
+  const saved = [{ id: 'a', source: 'print(random.random())' }];
+
+  it('keeps the fixes with the saved cells they were computed from', async () => {
+    const api = new FakeAPI();
+    const m = model(api);
+    const seen: (string | null)[] = [];
+    m.fixesChanged.connect((_, state) => seen.push(state.list?.run_id ?? null));
+    const request = m.refreshFixes('nb.ipynb', saved);
+    api.fixAnswers[0](fixList('r1'));
+    await expect(request).resolves.toEqual(fixList('r1'));
+    expect(m.fixes('nb.ipynb')).toEqual({
+      path: 'nb.ipynb',
+      list: fixList('r1'),
+      error: null,
+      cells: saved,
+      applied: new Set()
+    });
+    expect(seen).toEqual(['r1']);
+  });
+
+  it('keeps only the answer to the latest request (a late one describes an older file)', async () => {
+    const api = new FakeAPI();
+    const m = model(api);
+    const older = m.refreshFixes('nb.ipynb', saved);
+    const newer = m.refreshFixes('nb.ipynb', null);
+    api.fixAnswers[1](fixList('r2'));
+    await newer;
+    api.fixAnswers[0](fixList('r1'));
+    await expect(older).resolves.toEqual(fixList('r2'));
+    expect(m.fixes('nb.ipynb')?.list?.run_id).toBe('r2');
+    expect(m.fixes('nb.ipynb')?.cells).toBeNull();
+  });
+
+  it('keeps the error when the server cannot list fixes', async () => {
+    const api = new FakeAPI();
+    api.failFixes = 'the server answered with HTTP 404';
+    const m = model(api);
+    await expect(m.refreshFixes('nb.ipynb', saved)).resolves.toBeNull();
+    expect(m.fixes('nb.ipynb')?.error).toBe('the server answered with HTTP 404');
+  });
+
+  it('marks an applied fix until it is undone or the list fetched again', async () => {
+    const api = new FakeAPI();
+    const m = model(api);
+    const first = m.refreshFixes('nb.ipynb', saved);
+    api.fixAnswers[0](fixList('r1'));
+    await first;
+    m.setFixApplied('nb.ipynb', 'seed-outputs', true);
+    expect([...(m.fixes('nb.ipynb')?.applied ?? [])]).toEqual(['seed-outputs']);
+    m.setFixApplied('nb.ipynb', 'seed-outputs', false);
+    expect(m.fixes('nb.ipynb')?.applied.size).toBe(0);
+    m.setFixApplied('nb.ipynb', 'seed-outputs', true);
+    const second = m.refreshFixes('nb.ipynb', saved);
+    api.fixAnswers[1](fixList('r2'));
+    await second;
+    expect(m.fixes('nb.ipynb')?.applied.size).toBe(0);
+  });
+
+  it('asks the server for the edits of the open notebook', async () => {
+    const api = new FakeAPI();
+    await model(api).requestFix({ path: 'nb.ipynb', id: 'seed-outputs', target: 'model' });
+    expect(api.fixRequests).toEqual([{ path: 'nb.ipynb', id: 'seed-outputs', target: 'model' }]);
   });
 });

@@ -127,6 +127,42 @@ describe('ReproAPI', () => {
     ]);
   });
 
+  it('lists fixes and asks for a fix of the open notebook, checking the answers', async () => {
+    makeRequest.mockImplementation(() =>
+      answer(200, '{"notebook": "nb.ipynb", "run_id": "r1", "verdict": "diverged", "fixes": []}')
+    );
+    await expect(api.fixes('dir/nb.ipynb')).resolves.toEqual({
+      notebook: 'nb.ipynb',
+      run_id: 'r1',
+      verdict: 'diverged',
+      fixes: []
+    });
+    makeRequest.mockImplementation(() =>
+      answer(200, '{"notebook": "nb.ipynb", "applied": [], "backup": null, "edits": []}')
+    );
+    await expect(
+      api.applyFix({ path: 'nb.ipynb', id: 'seed-outputs', target: 'model' })
+    ).resolves.toEqual({ notebook: 'nb.ipynb', applied: [], backup: null, edits: [], files: [] });
+    const calls = makeRequest.mock.calls.map(([url, init]: [string, RequestInit]) => [
+      url.replace('http://localhost:8888/base/jupyter-repro/api/', ''),
+      init.method ?? 'GET',
+      init.body ?? null
+    ]);
+    expect(calls).toEqual([
+      ['fixes?path=dir%2Fnb.ipynb', 'GET', null],
+      ['fixes', 'POST', '{"path":"nb.ipynb","id":"seed-outputs","target":"model"}']
+    ]);
+  });
+
+  it('refuses a fix answer whose edits it does not know', async () => {
+    makeRequest.mockImplementation(() =>
+      answer(200, '{"notebook": "nb.ipynb", "applied": [], "edits": [{"op": "format_disk"}]}')
+    );
+    await expect(api.applyFix({ path: 'nb.ipynb', id: 'x', target: 'model' })).rejects.toThrow(
+      "edits[0].op: this version of jupyter-repro cannot apply 'format_disk'"
+    );
+  });
+
   it('probes whether the report route exists', async () => {
     makeRequest.mockImplementation(() => answer(404, ''));
     await expect(api.reportAvailable('r1')).resolves.toBe(false);

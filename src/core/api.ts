@@ -3,6 +3,7 @@
  * (docs/cli.md, "JSON shapes"), and `IReproAPI`, one method per route. Pure: types only. Keys the
  * server may add later are optional here.
  */
+import type { IFixList, IFixOutcome, IFixRequest } from './fixes';
 
 /** Answer of `GET /jupyter-repro/api/version`. */
 export interface IVersionInfo {
@@ -275,6 +276,10 @@ export interface IReproAPI {
   snapshot(kernelId: string): Promise<IEnvironment>;
   exportTargets(): Promise<IExportTargetList>;
   exportJob(request: IExportRequest): Promise<IExportResult>;
+  /** The fixes the server offers for the notebook's latest verify (`GET fixes`), checked. */
+  fixes(path: string): Promise<IFixList>;
+  /** Carry out a fix's side files and get its edits of the notebook (`POST fixes`), checked. */
+  applyFix(request: IFixRequest): Promise<IFixOutcome>;
   /** The URL of a run's HTML report. */
   reportUrl(runId: string, path?: string): string;
   /** Whether the server serves that report (older servers have no report route). */

@@ -1,6 +1,7 @@
 /**
  * Saved and new outputs side by side: a two-column table built from verify's unified diff, shown in
- * the run details and, under a differing cell, in the notebook itself.
+ * the run details and, under a differing cell, in the notebook itself; the same table shows a fix's
+ * preview (before and after).
  */
 import { Cell } from '@jupyterlab/cells';
 
@@ -9,12 +10,20 @@ import { ICellResult } from '../core/api';
 
 const COMPARE_CLASS = 'jp-repro-compare';
 
-/** A table with the saved output (left) and the new output (right) of one cell. */
-export function diffTable(diff: string): HTMLTableElement {
+const OUTPUT_HEADINGS: readonly [string, string] = ['Saved output', 'New output (headless run)'];
+
+/**
+ * A unified diff as a two-column table: by default the saved output (left) and the new output
+ * (right) of one cell; a fix's preview names its columns otherwise.
+ */
+export function diffTable(
+  diff: string,
+  headings: readonly [string, string] = OUTPUT_HEADINGS
+): HTMLTableElement {
   const table = document.createElement('table');
   table.className = 'jp-repro-diff';
   const head = table.createTHead().insertRow();
-  for (const text of ['Saved output', 'New output (headless run)']) {
+  for (const text of headings) {
     const th = document.createElement('th');
     th.textContent = text;
     head.append(th);

@@ -1,7 +1,8 @@
 /**
  * The run history of the pipeline panel (from the ledger: time, kind, verdict, duration); clicking a
- * run shows its details: parameters, seed, environment, steps, causes and the differing cells with
- * their saved and new outputs side by side.
+ * run shows its details: parameters, seed, environment, steps, causes (with their "Fix" buttons when
+ * the server's fixes are for that run) and the differing cells with their saved and new outputs side
+ * by side.
  */
 import { ISignal, Signal } from '@lumino/signaling';
 import { Widget } from '@lumino/widgets';
@@ -9,9 +10,11 @@ import { Widget } from '@lumino/widgets';
 import { formatDuration, formatTime, outcomeOf, runDuration } from '../core/format';
 import { IRunDetail, IRunSummary } from '../core/api';
 import { causeLine } from '../core/causes';
+import { IFix } from '../core/fixes';
+import { IFixesState } from '../model';
 import { diffTable } from './diffview';
 import { element } from './dom';
-import { renderCauses } from './verdict';
+import { CauseFixes, causeFixes, renderCauses } from './verdict';
 
 export class HistoryView extends Widget {
   constructor() {
@@ -26,6 +29,19 @@ export class HistoryView extends Widget {
 
   get selected(): string | null {
     return this._selected;
+  }
+
+  /** A "Fix" button of the shown run's causes was clicked. */
+  get fixClicked(): ISignal<this, IFix> {
+    return this._fixClicked;
+  }
+
+  /** The fixes the server offers for the notebook (shown with the causes of the run they are for). */
+  setFixes(state: IFixesState | null): void {
+    this._fixes = state;
+    if (this._details !== null && this._detail !== null) {
+      this.showDetails(this._detail);
+    }
   }
 
   render(runs: readonly IRunSummary[], error: string | null): void {
@@ -85,10 +101,18 @@ export class HistoryView extends Widget {
   showDetails(detail: IRunDetail | null, problem?: string): void {
     this._details?.remove();
     this._details = null;
+    this._detail = detail;
     if (this._selected === null) {
       return;
     }
-    this._details = detail === null ? problemBox(problem ?? 'no details') : detailsBox(detail);
+    const forCause =
+      detail === null
+        ? undefined
+        : causeFixes(this._fixes, detail.run_id, fix => {
+            this._fixClicked.emit(fix);
+          })?.forCause;
+    this._details =
+      detail === null ? problemBox(problem ?? 'no details') : detailsBox(detail, forCause);
     this.node.append(this._details);
     this.node.querySelectorAll('.jp-repro-run').forEach(row => {
       row.classList.toggle(
@@ -99,6 +123,9 @@ export class HistoryView extends Widget {
   }
 
   private _runClicked = new Signal<this, IRunSummary>(this);
+  private _fixClicked = new Signal<this, IFix>(this);
+  private _fixes: IFixesState | null = null;
+  private _detail: IRunDetail | null = null;
   private _selected: string | null = null;
   private _details: HTMLElement | null = null;
 }
@@ -109,7 +136,7 @@ function problemBox(problem: string): HTMLElement {
   return box;
 }
 
-function detailsBox(run: IRunDetail): HTMLElement {
+function detailsBox(run: IRunDetail, forCause?: CauseFixes): HTMLElement {
   const box = element('div', 'jp-repro-run-details');
   box.dataset.runId = run.run_id;
   box.append(element('h4', undefined, `Run ${run.run_id}`));
@@ -168,7 +195,7 @@ function detailsBox(run: IRunDetail): HTMLElement {
   }
 
   if (run.causes.length > 0) {
-    box.append(renderCauses(run.causes.map(causeLine), 'jp-repro-causes'));
+    box.append(renderCauses(run.causes.map(causeLine), 'jp-repro-causes', forCause));
   }
 
   const differing = run.cells.filter(c => c.status === 'differ' || c.status === 'error');

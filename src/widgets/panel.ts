@@ -1,21 +1,28 @@
 /**
  * The pipeline side panel: for the current notebook, the step graph with the variables on each edge,
  * its parameters and hidden-state warnings (from the server's analysis, worded by the server), the
- * verify job and verdict, and the run history from the ledger. Nothing here re-derives what the
- * server computed; only the step colours come from the same placement as the badges.
+ * verify job and verdict with the server's fixes, the report of an applied fix, and the run history
+ * from the ledger. Nothing here re-derives what the server computed; only the step colours come from
+ * the same placement as the badges.
  */
 import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { LabIcon } from '@jupyterlab/ui-components';
 import { CommandRegistry } from '@lumino/commands';
 import { Panel, Widget } from '@lumino/widgets';
 
+import { Notification } from '@jupyterlab/apputils';
+import { IChangedArgs } from '@jupyterlab/coreutils';
+
 import { ICellResult, IRunSummary, IStepsInfo, IVersionInfo } from '../core/api';
+import { IFix } from '../core/fixes';
 import { itemAt } from '../core/util';
-import { IJobRun, IRunsState, IStepsState, messageOf, ReproModel } from '../model';
-import { cellIdsOf, pipelineViewOf, refreshAnalysis } from '../notebook';
+import { applyFixToNotebook, IAppliedFixInfo } from '../fixflow';
+import { IFixesState, IJobRun, IRunsState, IStepsState, messageOf, ReproModel } from '../model';
+import { cellIdsOf, pipelineViewOf, refreshAnalysis, savedCells } from '../notebook';
 import { CommandIDs } from '../tokens';
 import { DagView } from './dag';
 import { showComparison } from './diffview';
+import { fixReport } from './fixes';
 import { HistoryView } from './history';
 import { VerdictView } from './verdict';
 import { element } from './dom';
@@ -57,6 +64,8 @@ export class PipelinePanel extends Panel {
     this._header = new Widget();
     this._header.addClass('jp-repro-panel-header');
     this._verdict = new VerdictView();
+    this._fixReport = new Widget();
+    this._fixReport.addClass('jp-repro-fix-report-holder');
     this._stepsSection = new Widget();
     this._stepsSection.addClass('jp-repro-steps-section');
     this._dag = new DagView();
@@ -76,6 +85,7 @@ export class PipelinePanel extends Panel {
 
     for (const widget of [
       this._header,
+      this._fixReport,
       this._verdict,
       this._stepsSection,
       this._dag,
@@ -90,6 +100,9 @@ export class PipelinePanel extends Panel {
     this._model.stepsChanged.connect(this._onSteps, this);
     this._model.runsChanged.connect(this._onRuns, this);
     this._model.jobChanged.connect(this._onJob, this);
+    this._model.fixesChanged.connect(this._onFixes, this);
+    this._verdict.fixClicked.connect(this._onFixClicked, this);
+    this._history.fixClicked.connect(this._onFixClicked, this);
     this._dag.stepClicked.connect(this._onStepClicked, this);
     this._verdict.cellClicked.connect(this._onCellClicked, this);
     this._history.runClicked.connect(this._onRunClicked, this);
@@ -135,6 +148,15 @@ export class PipelinePanel extends Panel {
     });
   }
 
+  /**
+   * Ask for the fixes of the verification that just ended (a failure is shown with the verdict).
+   * Only then: listing the fixes of a notebook changed since its last verification verifies it
+   * first, which must never happen behind the user's back (on open, on save).
+   */
+  private _refreshFixes(notebook: NotebookPanel): void {
+    void this._model.refreshFixes(notebook.context.path, savedCells(notebook));
+  }
+
   private _onCurrentChanged = (): void => {
     const current = this._tracker.currentWidget;
     if (current === this._notebook) {
@@ -177,6 +199,10 @@ export class PipelinePanel extends Panel {
   private _renderAll(): void {
     this._renderHeader();
     const path = this._path();
+    const fixes = path === null ? null : this._model.fixes(path);
+    this._verdict.setFixes(fixes);
+    this._history.setFixes(fixes);
+    this._renderFixReport();
     this._verdict.render(path === null ? null : this._model.lastJob(path));
     this._renderSteps(path === null ? null : this._model.steps(path));
     const runs = path === null ? null : this._model.runs(path);
@@ -314,9 +340,86 @@ export class PipelinePanel extends Panel {
       this._verdict.render(job);
       if (job.state === 'done' || job.state === 'error') {
         this._renderSteps(this._model.steps(job.path));
+        if (this._notebook !== null && job.kind === 'verify' && job.result !== null) {
+          this._refreshFixes(this._notebook);
+        }
       }
     }
   };
+
+  private _onFixes = (_: ReproModel, state: IFixesState): void => {
+    if (state.path === this._path()) {
+      this._verdict.setFixes(state);
+      this._history.setFixes(state);
+    }
+  };
+
+  private _onFixClicked = (_: unknown, fix: IFix): void => {
+    const notebook = this._notebook;
+    if (notebook === null) {
+      return;
+    }
+    void applyFixToNotebook(notebook, this._model, fix).then(applied => {
+      if (applied !== null) {
+        this._appliedFixes.set(applied.path, applied);
+        this._renderFixReport();
+        this._forgetWhenClean(notebook, applied);
+      }
+    });
+  };
+
+  /**
+   * Drop the report of `applied` once the notebook has no unsaved changes (saved, or reloaded from
+   * disk): it said "modified, not saved", and its "Undo fix" would undo what is now the file.
+   */
+  private _forgetWhenClean(notebook: NotebookPanel, applied: IAppliedFixInfo): void {
+    const model = notebook.context.model;
+    const onState = (_: unknown, change: IChangedArgs<unknown>): void => {
+      if (change.name !== 'dirty' || change.newValue !== false) {
+        return;
+      }
+      model.stateChanged.disconnect(onState);
+      if (this._appliedFixes.get(applied.path) === applied) {
+        this._appliedFixes.delete(applied.path);
+        this._renderFixReport();
+      }
+    };
+    model.stateChanged.connect(onState);
+  }
+
+  /** The report of the fix applied last to the current notebook, while it is not saved. */
+  private _renderFixReport(): void {
+    const node = this._fixReport.node;
+    node.replaceChildren();
+    const path = this._path();
+    const applied = path === null ? undefined : this._appliedFixes.get(path);
+    this._fixReport.setHidden(applied === undefined);
+    if (applied !== undefined) {
+      node.append(
+        fixReport(applied.report, {
+          onUndo: () => {
+            this._undoFix(applied);
+          },
+          onVerify: () => {
+            void this._commands.execute(CommandIDs.verify);
+          }
+        })
+      );
+    }
+  }
+
+  private _undoFix(applied: IAppliedFixInfo): void {
+    if (!applied.revert()) {
+      Notification.warning(
+        'The notebook changed since the fix was applied: undo step by step with Edit → Undo.',
+        { autoClose: 10000 }
+      );
+      return;
+    }
+    this._model.setFixApplied(applied.path, applied.report.fix.id, false);
+    this._appliedFixes.delete(applied.path);
+    this._renderFixReport();
+  }
 
   private _onStepClicked = (_: DagView, name: string): void => {
     const info = this._model.steps(this._path() ?? '')?.steps;
@@ -391,6 +494,8 @@ export class PipelinePanel extends Panel {
   private _lastAnalysisError: string | null = null;
   private _header: Widget;
   private _verdict: VerdictView;
+  private _fixReport: Widget;
+  private _appliedFixes = new Map<string, IAppliedFixInfo>();
   private _stepsSection: Widget;
   private _dag: DagView;
   private _analysis: Widget;

@@ -1,18 +1,21 @@
 /**
  * The verify view of the pipeline panel: per-step progress while the job runs, then the verdict with
  * the causes of the whole run and the server's notes, the differing cells each with its own causes
- * and what to do (click one to see it in the notebook with old and new outputs side by side), how the
- * live kernel differs from the headless run, and a link to the HTML report.
+ * and what to do (click one to see it in the notebook with old and new outputs side by side), the
+ * "Fix" buttons of the causes the server has a fix for, how the live kernel differs from the
+ * headless run, and a link to the HTML report.
  */
 import { ISignal, Signal } from '@lumino/signaling';
 import { Widget } from '@lumino/widgets';
 
-import { ICellResult } from '../core/api';
-import { differingCells, groupCauses, ICauseLine } from '../core/causes';
+import { ICellResult, IRunResult } from '../core/api';
+import { causeLine, differingCells, groupCauses, ICauseLine } from '../core/causes';
 import { describeDifference } from '../core/compare';
+import { fixesForCause, IFix, unmatchedFixes } from '../core/fixes';
 import { formatDuration } from '../core/format';
-import { IJobRun } from '../model';
+import { IFixesState, IJobRun } from '../model';
 import { element } from './dom';
+import { fixButtons, IFixButtonOptions, otherFixes } from './fixes';
 
 const VERDICT_TEXT: Record<string, string> = {
   reproducible: 'Reproducible',
@@ -72,11 +75,40 @@ export function summarize(job: IJobRun): string {
   return parts.join(' · ');
 }
 
+/** What a cause's fix buttons are made of, for `renderCauses` (`null`: the cause has none). */
+export type CauseFixes = (line: ICauseLine) => HTMLElement | null;
+
+/**
+ * The fixes of `state` that belong to the run `runId`, as buttons per cause (`null` when the server
+ * computed its fixes for another run, or gave none): a fix's cell indices are those of its run.
+ */
+export function causeFixes(
+  state: IFixesState | null,
+  runId: string,
+  onFix: (fix: IFix) => void
+): { forCause: CauseFixes; fixes: readonly IFix[]; options: IFixButtonOptions } | null {
+  const list = state?.list ?? null;
+  if (state === null || list === null || list.run_id !== runId || list.fixes.length === 0) {
+    return null;
+  }
+  const options = { applied: state.applied, onFix };
+  return {
+    forCause: line => fixButtons(fixesForCause(list.fixes, line), options),
+    fixes: list.fixes,
+    options
+  };
+}
+
 /**
  * A list of causes (`className` on the `ul`): each with its kind badge, its detail and, when the
- * server gave a hint, "What to do: …". The one rendering of causes; the panel's views use it.
+ * server gave a hint, "What to do: …", then its fix buttons if `fixesFor` gives some. The one
+ * rendering of causes; the panel's views use it.
  */
-export function renderCauses(lines: readonly ICauseLine[], className: string): HTMLUListElement {
+export function renderCauses(
+  lines: readonly ICauseLine[],
+  className: string,
+  fixesFor: CauseFixes = () => null
+): HTMLUListElement {
   const list = element('ul', className);
   for (const line of lines) {
     const item = element('li', 'jp-repro-cause');
@@ -90,6 +122,10 @@ export function renderCauses(lines: readonly ICauseLine[], className: string): H
     );
     if (line.todo !== null) {
       item.append(element('div', 'jp-repro-cause-todo', line.todo));
+    }
+    const fixes = fixesFor(line);
+    if (fixes !== null) {
+      item.append(fixes);
     }
     list.append(item);
   }
@@ -108,8 +144,20 @@ export class VerdictView extends Widget {
     return this._cellClicked;
   }
 
+  /** A cause's "Fix" button was clicked. */
+  get fixClicked(): ISignal<this, IFix> {
+    return this._fixClicked;
+  }
+
+  /** The fixes the server offers for the notebook: shown with the causes of the run they are for. */
+  setFixes(state: IFixesState | null): void {
+    this._fixes = state;
+    this.render(this._job);
+  }
+
   /** Show `job` (or nothing). */
   render(job: IJobRun | null): void {
+    this._job = job;
     this.node.replaceChildren();
     if (job === null) {
       this.hide();
@@ -194,10 +242,14 @@ export class VerdictView extends Widget {
       this.node.append(list);
     }
 
+    const fixes = causeFixes(this._fixes, result.run_id, fix => {
+      this._fixClicked.emit(fix);
+    });
+    const forCause = fixes?.forCause;
     const groups = groupCauses(result.causes, differingCells(result.cells));
     if (groups.run.length > 0) {
       this.node.append(element('h4', undefined, 'Why'));
-      this.node.append(renderCauses(groups.run, 'jp-repro-causes'));
+      this.node.append(renderCauses(groups.run, 'jp-repro-causes', forCause));
     }
 
     if (groups.cells.length > 0) {
@@ -219,13 +271,21 @@ export class VerdictView extends Widget {
           item.append(element('span', 'jp-repro-hint', ` ${cell.reason}`));
         }
         if (causes.length > 0) {
-          item.append(renderCauses(causes, 'jp-repro-cell-causes'));
+          item.append(renderCauses(causes, 'jp-repro-cell-causes', forCause));
         }
         list.append(item);
       }
       this.node.append(list);
     }
 
+    if (fixes !== null) {
+      const others = unmatchedFixes(fixes.fixes, result.causes.map(causeLine));
+      if (others.length > 0) {
+        this.node.append(element('h4', undefined, 'Other fixes'));
+        this.node.append(otherFixes(others, fixes.options));
+      }
+    }
+    this._renderFixProblem(result);
     this._renderEnvironment(job);
 
     const links = element('p', 'jp-repro-links');
@@ -238,6 +298,14 @@ export class VerdictView extends Widget {
     }
     links.append(element('span', 'jp-repro-hint', ` run ${result.run_id}`));
     this.node.append(links);
+  }
+
+  /** Why no fix can be offered, when the server could not list them for a run that has causes. */
+  private _renderFixProblem(result: IRunResult): void {
+    const error = this._fixes?.error ?? null;
+    if (error !== null && result.causes.length > 0) {
+      this.node.append(element('p', 'jp-repro-hint jp-repro-fix-problem', `No fixes: ${error}`));
+    }
   }
 
   private _renderEnvironment(job: IJobRun): void {
@@ -287,4 +355,7 @@ export class VerdictView extends Widget {
   }
 
   private _cellClicked = new Signal<this, ICellResult>(this);
+  private _fixClicked = new Signal<this, IFix>(this);
+  private _job: IJobRun | null = null;
+  private _fixes: IFixesState | null = null;
 }
