@@ -4,20 +4,38 @@ Two libraries we depend on import large optional packages at import time only to
 jupyter-repro never uses: sqlite-utils (pandas and NumPy column types) and papermill (S3, Azure,
 GCS, HDFS and GitHub notebook storage). Importing them inside :func:`without_modules` makes those
 extras look absent for that one import; afterwards they are importable again as usual, and modules
-already imported are left alone.
+already imported are left alone. papermill also imports ``requests`` for notebooks at http(s) URLs,
+which jupyter-repro never reads: it gets a stand-in that imports ``requests`` on first use
+(:func:`deferred_modules`).
 """
 
 from __future__ import annotations
 
+import importlib
 import sys
+import types
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 DATAFRAME_LIBRARIES = ("pandas", "numpy")
 """sqlite-utils maps their scalar types to columns; the ledger never stores such values (0.35 s)."""
 
 PAPERMILL_STORAGE_BACKENDS = ("boto3", "botocore", "azure", "gcsfs", "pyarrow", "github")
 """papermill's remote notebook storage; jupyter-repro reads and writes local files only (0.5 s)."""
+
+PAPERMILL_HTTP = ("requests",)
+"""papermill's http(s) notebook handler (0.045 s); imported if a notebook URL is ever used."""
+
+
+class _Deferred(types.ModuleType):
+    """Stands in for a module until an attribute is used, then imports it and answers from it."""
+
+    def __getattr__(self, attribute: str) -> Any:
+        if sys.modules.get(self.__name__) is self:  # used while still standing in: make way first
+            del sys.modules[self.__name__]
+        module = importlib.import_module(self.__name__)
+        return getattr(module, attribute)
 
 
 @contextmanager
@@ -34,7 +52,24 @@ def without_modules(*names: str) -> Iterator[None]:
                 del sys.modules[name]
 
 
+@contextmanager
+def deferred_modules(*names: str) -> Iterator[None]:
+    """Give the imports inside the block stand-ins for ``names`` that import them on first use.
+
+    Only the block's importers hold a stand-in: afterwards ``import NAME`` is the real module again.
+    """
+    deferred = [name for name in names if name not in sys.modules]
+    for name in deferred:
+        sys.modules[name] = _Deferred(name)
+    try:
+        yield
+    finally:
+        for name in deferred:
+            if isinstance(sys.modules.get(name), _Deferred):
+                del sys.modules[name]
+
+
 def import_papermill() -> None:
-    """Import papermill without its remote storage backends (idempotent)."""
-    with without_modules(*PAPERMILL_STORAGE_BACKENDS):
+    """Import papermill without its remote storage backends and ``requests`` (idempotent)."""
+    with without_modules(*PAPERMILL_STORAGE_BACKENDS), deferred_modules(*PAPERMILL_HTTP):
         import papermill  # noqa: F401

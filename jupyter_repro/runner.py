@@ -24,27 +24,25 @@ import os
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from jupyter_repro import hashing, layout
 from jupyter_repro.cache import ArtifactStore, CacheEntry
 from jupyter_repro.cell_outputs import cell_error, executed_notebook, expected_error_cells, show_pager_inline
-from jupyter_repro.early_kernels import EarlyKernels, start_early_kernels
+from jupyter_repro.early_kernels import EarlyKernels
 from jupyter_repro.fsio import write_errors_named
-from jupyter_repro.home import check_trusted, find_home
 from jupyter_repro.kernel import codegen
 from jupyter_repro.kernel.runtime import RNG_STATE_NAME
 from jupyter_repro.kernel_process import KernelStartFailure, attach_to, start_kernel_serialised, stop_kernel
 from jupyter_repro.lanes import Lane, plan_lanes, serial_reason
 from jupyter_repro.ledger import Ledger
-from jupyter_repro.model import PARAMETERS_PROVIDER, Pipeline, Step
+from jupyter_repro.model import PARAMETERS_PROVIDER, Step
 from jupyter_repro.notebook import load_notebook, write_notebook_atomically
 from jupyter_repro.parallel import run_lanes
-from jupyter_repro.params import assignment_source, resolve_parameters
-from jupyter_repro.pipeline import build_pipeline
+from jupyter_repro.params import assignment_source
 from jupyter_repro.plan import plan_steps, result_fingerprint
+from jupyter_repro.prepare import PreparedRun, prepare_run
 from jupyter_repro.remote import connect, published_run
 from jupyter_repro.results import RunResult, StepError, jsonable
 from jupyter_repro.run_record import record_result
@@ -68,52 +66,29 @@ RAISES_EXCEPTION_TAG = "raises-exception"
 # --------------------------------------------------------------------------------------------- recipe
 
 
-def run_pipeline(notebook_path: str | os.PathLike[str], options: RunOptions | None = None) -> RunOutcome:
-    """Execute the notebook's pipeline headlessly with the step cache; record it in the ledger."""
+def run_pipeline(
+    notebook_path: str | os.PathLike[str],
+    options: RunOptions | None = None,
+    prepared: PreparedRun | None = None,
+) -> RunOutcome:
+    """Execute the notebook's pipeline headlessly with the step cache; record it in the ledger.
+
+    ``prepared`` is this run's :func:`~jupyter_repro.prepare.prepare_run`, when the caller started
+    it before importing this module (the CLI does, so the kernels boot during the imports).
+    """
     options = options or RunOptions()
-    path = Path(notebook_path)
-    source = load_notebook(path)
-    pipeline = build_pipeline(source, str(notebook_path))
-    declared = {name: pipeline.parameters.get(name) for name in pipeline.parameter_names}
-    resolve_parameters(declared, options.parameters, notebook=str(notebook_path))
-    home = find_home(path, options.home)
-    check_trusted(home)
-    run = _Prepared(
-        path=path,
-        shown=str(notebook_path),
-        source=source,
-        pipeline=pipeline,
-        parameters={**pipeline.parameters, **options.parameters},
-        selected=_selected_steps(pipeline, options.step),
-        home=home,
-    )
-    # certain to execute (--no-cache, an empty cache): the kernels boot while the run is prepared
-    early = start_early_kernels(
-        run.selected, options, home, _kernel_name(source, options), path.resolve().parent
-    )
+    if prepared is None or not prepared.is_for(notebook_path):
+        prepared = prepare_run(notebook_path, options)
     try:
-        outcome = _record_and_execute(run, options, early)
+        outcome = _record_and_execute(prepared, options, prepared.early)
     finally:
-        early.stop_unused()
+        prepared.early.stop_unused()
     if options.kind == "run":
-        auto_gc(home)
+        auto_gc(prepared.home)
     return outcome
 
 
-@dataclass(frozen=True)
-class _Prepared:
-    """The run as read before anything is recorded: the notebook, its pipeline, where it is kept."""
-
-    path: Path
-    shown: str
-    source: Any
-    pipeline: Pipeline
-    parameters: dict[str, Any]
-    selected: list[Step]
-    home: Path
-
-
-def _record_and_execute(run: _Prepared, options: RunOptions, early: EarlyKernels) -> RunOutcome:
+def _record_and_execute(run: PreparedRun, options: RunOptions, early: EarlyKernels) -> RunOutcome:
     """Snapshot the environment, open the run in the ledger, execute it and record its result."""
     from jupyter_repro.env import (
         capture_environment,
@@ -221,15 +196,6 @@ def _execute_run(
 
 
 # ------------------------------------------------------------------------------------------- planning
-
-
-def _selected_steps(pipeline: Pipeline, only: str | None) -> list[Step]:
-    """All steps, or ``only`` and its upstream steps (``run --step``), in topological order."""
-    if only is None:
-        return list(pipeline.steps)
-    target = pipeline.step(only)
-    wanted = {*target.depends_on, target.name}
-    return [step for step in pipeline.steps if step.name in wanted]
 
 
 def _plan(

@@ -30,6 +30,7 @@ from jupyter_repro.compare import CellComparison, compare_cell
 from jupyter_repro.errors import PathError
 from jupyter_repro.evidence import Evidence, imported_packages, recorded_evidence, step_data, verified_cells
 from jupyter_repro.ledger import Ledger
+from jupyter_repro.prepare import PreparedRun, verify_run_options
 from jupyter_repro.records import RunDetail, RunDiff, diff_runs
 from jupyter_repro.results import Cause, CellVerdict, RunResult, Verdict
 from jupyter_repro.run_record import record_result, step_run_record
@@ -72,19 +73,24 @@ class Verification:
         return self.result.exit_code
 
 
-def verify_notebook(notebook_path: str | Path, options: VerifyOptions | None = None) -> Verification:
-    """Verify that the notebook reproduces its saved outputs; see the module docstring."""
+def verify_notebook(
+    notebook_path: str | Path, options: VerifyOptions | None = None, prepared: PreparedRun | None = None
+) -> Verification:
+    """Verify that the notebook reproduces its saved outputs; see the module docstring.
+
+    ``prepared``: the first run's :func:`~jupyter_repro.prepare.prepare_run` with
+    :func:`~jupyter_repro.prepare.verify_run_options`, started by the caller (not with ``isolated``,
+    whose kernel exists only once its environment is built).
+    """
     from jupyter_repro.isolation import isolated_kernel
 
     options = options or VerifyOptions()
-    run_options = dataclasses.replace(
-        options.run, kind="verify", no_cache=options.run.no_cache or options.runs > 1
-    )
+    run_options = verify_run_options(options.run, options.runs)
     if options.isolated:
         with isolated_kernel(notebook_path, run_options) as (kernel_name, build_report):
             run_options = dataclasses.replace(run_options, kernel_name=kernel_name)
             return _verify(notebook_path, options, run_options, build_report)
-    return _verify(notebook_path, options, run_options, None)
+    return _verify(notebook_path, options, run_options, None, prepared)
 
 
 def _verify(
@@ -92,8 +98,9 @@ def _verify(
     options: VerifyOptions,
     run_options: RunOptions,
     isolated: Mapping[str, Any] | None,
+    prepared: PreparedRun | None = None,
 ) -> Verification:
-    outcome = run_pipeline(notebook_path, run_options)
+    outcome = run_pipeline(notebook_path, run_options, prepared)
     run = outcome.result
     cells = compare_outcome(outcome)
     extra_runs = tuple(

@@ -74,7 +74,8 @@ def progress_callback(args: argparse.Namespace) -> ProgressCallback:
 
 def run(args: argparse.Namespace) -> int:
     from jupyter_repro.params import parse_cli_pairs
-    from jupyter_repro.runner import RunOptions, run_pipeline
+    from jupyter_repro.prepare import prepare_run
+    from jupyter_repro.run_state import RunOptions
     from jupyter_repro.textui import print_json
 
     options = RunOptions(
@@ -88,7 +89,14 @@ def run(args: argparse.Namespace) -> int:
         remote=remote_from_args(args),
         jobs=args.jobs,
     )
-    result = run_pipeline(args.notebook, options).result
+    # the kernels the run certainly needs start now, and boot while the runner is imported
+    prepared = prepare_run(args.notebook, options)
+    try:
+        from jupyter_repro.runner import run_pipeline
+
+        result = run_pipeline(args.notebook, options, prepared).result
+    finally:
+        prepared.early.stop_unused()
     if args.json:
         print_json(result.to_json())
     else:

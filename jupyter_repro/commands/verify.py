@@ -48,27 +48,34 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from jupyter_repro.params import parse_cli_pairs
-    from jupyter_repro.runner import RunOptions
+    from jupyter_repro.prepare import prepare_run, verify_run_options
+    from jupyter_repro.run_state import RunOptions
     from jupyter_repro.textui import print_json
-    from jupyter_repro.verify import VerifyOptions, verify_notebook
 
-    options = VerifyOptions(
-        run=RunOptions(
-            parameters=parse_cli_pairs(args.parameters),
-            no_cache=args.no_cache,
-            cell_timeout_s=args.timeout,
-            home=args.home,
-            capture_lock=args.isolated or args.lock,
-            progress=progress_callback(args),
-            remote=remote_from_args(args),
-            jobs=args.jobs,
-        ),
-        runs=args.runs,
-        isolated=args.isolated,
-        report=args.report,
-        stamp=args.stamp,
+    run_options = RunOptions(
+        parameters=parse_cli_pairs(args.parameters),
+        no_cache=args.no_cache,
+        cell_timeout_s=args.timeout,
+        home=args.home,
+        capture_lock=args.isolated or args.lock,
+        progress=progress_callback(args),
+        remote=remote_from_args(args),
+        jobs=args.jobs,
     )
-    result = verify_notebook(args.notebook, options).result
+    # the first run's kernels start now, and boot while verify is imported (an isolated kernel
+    # exists only once its environment is built)
+    first_run = verify_run_options(run_options, args.runs)
+    prepared = None if args.isolated else prepare_run(args.notebook, first_run)
+    try:
+        from jupyter_repro.verify import VerifyOptions, verify_notebook
+
+        options = VerifyOptions(
+            run=run_options, runs=args.runs, isolated=args.isolated, report=args.report, stamp=args.stamp
+        )
+        result = verify_notebook(args.notebook, options, prepared).result
+    finally:
+        if prepared is not None:
+            prepared.early.stop_unused()
     if args.json:
         print_json(result.to_json())
     else:
