@@ -1,4 +1,4 @@
-"""Builders shared by the comparison tests: nbformat outputs, images, matplotlib figures."""
+"""Builders shared by the comparison and fix tests: saved cells, nbformat outputs, images, figures."""
 
 from __future__ import annotations
 
@@ -15,6 +15,17 @@ Output = dict[str, Any]
 
 
 # ------------------------------------------------------------------------------------------ builders
+
+
+def code(source: str, *outputs: Output, count: int | None = 1, tags: Sequence[str] = ()) -> dict[str, Any]:
+    """A code cell as saved: its outputs and an execution count (None: never executed)."""
+    return {
+        "cell_type": "code",
+        "source": source,
+        "metadata": {"tags": list(tags)} if tags else {},
+        "outputs": list(outputs),
+        "execution_count": count,
+    }
 
 
 def stream(text: str, name: str = "stdout") -> Output:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from compare_builders import code, stream
 from conftest import build_notebook
 
 from jupyter_repro.fix_edits import apply_edits
@@ -24,22 +25,6 @@ from jupyter_repro.runner import RunOptions
 from jupyter_repro.verify import Verification, VerifyOptions, verify_notebook
 
 pytestmark = pytest.mark.kernel
-
-
-def stream(text: str) -> dict[str, Any]:
-    return {"output_type": "stream", "name": "stdout", "text": text}
-
-
-def code(
-    source: str, *outputs: dict[str, Any], count: int | None = 1, tags: tuple[str, ...] = ()
-) -> dict[str, Any]:
-    return {
-        "cell_type": "code",
-        "source": source,
-        "metadata": {"tags": list(tags)} if tags else {},
-        "outputs": list(outputs),
-        "execution_count": count,
-    }
 
 
 def write(folder: Path, cells: list[Any], metadata: dict[str, Any] | None = None) -> Path:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from compare_builders import code, stream
 from conftest import build_notebook
 
 from jupyter_repro.errors import FixError, ReproError
@@ -22,22 +23,6 @@ from jupyter_repro.fix_plan import (
     refreshed_outputs,
     with_hashes,
 )
-
-
-def stream(text: str) -> dict[str, Any]:
-    return {"output_type": "stream", "name": "stdout", "text": text}
-
-
-def code(
-    source: str, *outputs: dict[str, Any], count: int | None = 1, tags: tuple[str, ...] = ()
-) -> dict[str, Any]:
-    return {
-        "cell_type": "code",
-        "source": source,
-        "metadata": {"tags": list(tags)} if tags else {},
-        "outputs": list(outputs),
-        "execution_count": count,
-    }
 
 
 def context(cells: list[Any], causes: list[dict[str, Any]], **verified: Any) -> FixContext:
