@@ -56,13 +56,22 @@ class HomeState:
     """Each entry's ledger ``last_used`` text at planning (None when the ledger has no row)."""
 
 
-def tree_size(path: Path) -> int:
-    """Bytes of the regular files under ``path`` (files that vanish while walking count as 0)."""
+def tree_size(path: Path, *, linked: bool = True) -> int:
+    """Bytes of the regular files under ``path`` (files that vanish while walking count as 0).
+
+    A file with several names (a run's inputs are hard links to the cache's blobs) counts once; with
+    ``linked=False`` it does not count at all, as removing this tree would not free it.
+    """
     total = 0
+    seen: set[tuple[int, int]] = set()
     for folder, _, files in os.walk(path):
         for name in files:
             with contextlib.suppress(OSError):
-                total += os.lstat(os.path.join(folder, name)).st_size
+                info = os.lstat(os.path.join(folder, name))
+                if info.st_nlink > 1 and (not linked or (info.st_dev, info.st_ino) in seen):
+                    continue
+                seen.add((info.st_dev, info.st_ino))
+                total += info.st_size
     return total
 
 
@@ -183,7 +192,7 @@ def read_state(home: Path, ledger: Ledger, *, now: float) -> HomeState:
                 run_id=path.name,
                 notebook=str(run_row["notebook"]) if run_row is not None else None,
                 started=_epoch(run_row["started_at"] if run_row else None, path.stat().st_mtime),
-                size=tree_size(path),
+                size=tree_size(path, linked=False),  # what removing it frees
                 protected=protection,
             )
         )

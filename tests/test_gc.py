@@ -323,3 +323,18 @@ def test_an_automatic_budget_collects_after_a_run_and_keeps_what_it_needs(
     assert not (set(keys(first)) - set(keys(second))) & remaining
     replay = run(nb, n=2)
     assert {step.status for step in replay.steps} == {"cached"}
+
+
+def test_a_file_with_two_names_counts_once_and_is_not_freed_by_removing_one(tmp_path: Path) -> None:
+    from jupyter_repro.storage import tree_size
+
+    blob = tmp_path / "cache" / "blob"
+    blob.parent.mkdir()
+    blob.write_bytes(b"x" * 1000)
+    run = tmp_path / "runs" / "r1"
+    run.mkdir(parents=True)
+    (run / "input").hardlink_to(blob)  # a run's input, as the runner links it
+    (run / "kernel.log").write_bytes(b"y" * 10)
+    assert tree_size(tmp_path) == 1010  # the home holds 1,010 bytes, not 2,010
+    assert tree_size(run) == 1010
+    assert tree_size(run, linked=False) == 10  # removing the run frees only its own file
