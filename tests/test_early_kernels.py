@@ -134,3 +134,19 @@ def test_kernels_nobody_took_are_stopped_and_their_log_removed(tmp_path: Path) -
     unused.stop_unused()
     assert not any(kernel.has_kernel for kernel in kernels)
     assert not logs[0].exists()
+
+
+def test_the_jupyter_client_hooks_the_kernel_start_and_stop_rely_on_exist() -> None:
+    """kernel_process overrides ``wait_for_ready`` (no 0.2 s IOPub drain) and the private
+    ``_async_wait`` (a 5 ms exit poll): a jupyter_client that renamed them would silently bring the
+    waits back, so this fails instead."""
+    import inspect
+
+    from jupyter_client.asynchronous.client import AsyncKernelClient
+    from jupyter_client.manager import AsyncKernelManager
+
+    assert "pollinterval" in inspect.signature(AsyncKernelManager._async_wait).parameters
+    assert inspect.iscoroutinefunction(AsyncKernelClient.wait_for_ready)
+    from jupyter_repro.kernel_process import ready_client_class
+
+    assert issubclass(ready_client_class(), AsyncKernelClient)
