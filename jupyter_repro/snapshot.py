@@ -132,12 +132,21 @@ def git_state(path: str | os.PathLike[str]) -> GitState | None:
     """
     target = Path(path).resolve()
     folder = target if target.is_dir() else target.parent
-    root = _git(["rev-parse", "--show-toplevel"], folder)
-    if root is None:
-        return None
-    commit = _git(["rev-parse", "--verify", "--quiet", "HEAD"], folder)
-    changes = _git(["status", "--porcelain", "--untracked-files=no"], folder)
-    tracked = target.is_dir() or _git(["ls-files", "--error-unmatch", "--", str(target)], folder) is not None
+    both = _git(["rev-parse", "--show-toplevel", "HEAD"], folder)  # one call where HEAD exists
+    lines = both.splitlines() if both is not None else []
+    if len(lines) == 2:
+        root, commit = lines[0], lines[1]
+    else:  # outside git, or a repository without commits yet
+        top = _git(["rev-parse", "--show-toplevel"], folder)
+        if top is None:
+            return None
+        root, commit = top.strip(), None
+    # the two questions left are independent: ask them at once
+    status = _start_git(["status", "--porcelain", "--untracked-files=no"], folder)
+    listing = ["ls-files", "--error-unmatch", "--", str(target)]
+    listed = None if target.is_dir() else _start_git(listing, folder)
+    changes = _finish_git(status)
+    tracked = target.is_dir() or _finish_git(listed) is not None
     return GitState(
         root=root.strip(),
         commit=commit.strip() if commit else None,
@@ -146,22 +155,39 @@ def git_state(path: str | os.PathLike[str]) -> GitState | None:
 
 
 def _git(args: Sequence[str], cwd: Path) -> str | None:
-    """Run one git command in ``cwd``: its stdout, or None when git is missing or the command fails.
+    """Run one git command in ``cwd``: its stdout, or None when git is missing or the command fails."""
+    return _finish_git(_start_git(args, cwd))
+
+
+def _start_git(args: Sequence[str], cwd: Path) -> subprocess.Popen[str] | None:
+    """Start one git command in ``cwd`` (None when git is missing); :func:`_finish_git` reads it.
 
     Every git call goes through here. ``GIT_OPTIONAL_LOCKS=0`` keeps ``git status`` from taking the
     index lock, so recording a run never disturbs the user's own git commands.
     """
     env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0", "LC_ALL": "C"}
     try:
-        completed = subprocess.run(
+        return subprocess.Popen(
             ["git", *args],
             cwd=cwd,
             env=env,
-            capture_output=True,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
             text=True,
-            timeout=GIT_TIMEOUT_S,
-            check=False,
         )
-    except (OSError, subprocess.TimeoutExpired):
+    except OSError:
         return None
-    return completed.stdout if completed.returncode == 0 else None
+
+
+def _finish_git(process: subprocess.Popen[str] | None) -> str | None:
+    """The command's stdout, or None when it failed, did not start or took too long."""
+    if process is None:
+        return None
+    try:
+        stdout, _ = process.communicate(timeout=GIT_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+        return None
+    return stdout if process.returncode == 0 else None
