@@ -330,6 +330,18 @@ async def test_export_validates_its_body(
     assert fragment in error["message"]
 
 
+async def test_an_export_the_cli_refuses_names_the_notebook_by_its_contents_path(
+    jp_fetch: Fetch, jp_root_dir: Path
+) -> None:
+    write_notebook(jp_root_dir, "work/nb.ipynb", PIPELINE)
+    body = {"path": "work/nb.ipynb", "target": "script", "parameters": {"no_such_parameter": 1}}
+    code, error = await post_error(jp_fetch, "export", body)
+    assert code == 400
+    assert "no_such_parameter" in error["message"]
+    assert str(jp_root_dir) not in error["message"]  # never where the server keeps its files
+    assert not error["message"].startswith("jupyter repro")  # the CLI's prefix is not the answer's
+
+
 # --- job bookkeeping (no server needed) ----------------------------------------------------------
 
 
