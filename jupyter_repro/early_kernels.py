@@ -63,10 +63,10 @@ def start_early_kernels(
     steps: Sequence[Step], options: RunOptions, home: Path, kernel_name: str, cwd: Path
 ) -> EarlyKernels:
     """Start the kernels the run will certainly need (none when that is not certain)."""
-    count = early_kernel_count(steps, options, ArtifactStore(home))
+    store = ArtifactStore(home)
+    count = early_kernel_count(steps, options, store)
     if count == 0:
         return EarlyKernels()
-    store = ArtifactStore(home)
     store.tmp.mkdir(parents=True, exist_ok=True)
     log_path = store.tmp / f"kernel-{os.getpid()}-{uuid.uuid4().hex[:8]}.log"
     with open(log_path, "ab") as log:
