@@ -6,7 +6,8 @@ GCS, HDFS and GitHub notebook storage). Importing them inside :func:`without_mod
 extras look absent for that one import; afterwards they are importable again as usual, and modules
 already imported are left alone. papermill also imports ``requests`` for notebooks at http(s) URLs,
 which jupyter-repro never reads: it gets a stand-in that imports ``requests`` on first use
-(:func:`deferred_modules`).
+(:func:`deferred_modules`); and it looks for plugin engines and I/O handlers in every installed
+distribution, where jupyter-repro runs its own engine on local files (:func:`without_entry_points`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,10 @@ PAPERMILL_STORAGE_BACKENDS = ("boto3", "botocore", "azure", "gcsfs", "pyarrow", 
 
 PAPERMILL_HTTP = ("requests",)
 """papermill's http(s) notebook handler (0.045 s); imported if a notebook URL is ever used."""
+
+PAPERMILL_PLUGIN_GROUPS = frozenset({"papermill.engine", "papermill.io"})
+"""Entry-point groups of papermill's plugin engines and I/O handlers: jupyter-repro runs papermill's
+own nbclient engine on local files, and finding plugins scans every installed distribution (0.02 s)."""
 
 
 class _Deferred(types.ModuleType):
@@ -69,7 +74,30 @@ def deferred_modules(*names: str) -> Iterator[None]:
                 del sys.modules[name]
 
 
+@contextmanager
+def without_entry_points(groups: frozenset[str]) -> Iterator[None]:
+    """Make the ``entrypoints`` package find nothing in ``groups`` for the imports inside the block."""
+    import entrypoints  # type: ignore[import-untyped]
+
+    real = entrypoints.get_group_all
+
+    def get_group_all(group: str, path: Any = None) -> list[Any]:
+        return [] if group in groups else list(real(group, path))
+
+    entrypoints.get_group_all = get_group_all
+    try:
+        yield
+    finally:
+        entrypoints.get_group_all = real
+
+
 def import_papermill() -> None:
-    """Import papermill without its remote storage backends and ``requests`` (idempotent)."""
-    with without_modules(*PAPERMILL_STORAGE_BACKENDS), deferred_modules(*PAPERMILL_HTTP):
+    """Import papermill without its remote storage backends, ``requests`` and plugins (idempotent)."""
+    if "papermill" in sys.modules:
+        return
+    with (
+        without_modules(*PAPERMILL_STORAGE_BACKENDS),
+        deferred_modules(*PAPERMILL_HTTP),
+        without_entry_points(PAPERMILL_PLUGIN_GROUPS),
+    ):
         import papermill  # noqa: F401

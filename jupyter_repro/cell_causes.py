@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from jupyter_repro.compare.formatting import explain_formatting, formatting_families, rewrite
+from jupyter_repro.randomness import RANDOM_CALLS, SEEDING
 from jupyter_repro.results import Cause
 
 # -------------------------------------------------------------------------------------------- evidence
@@ -404,25 +405,6 @@ def saved_missing_modules(cells: Sequence[Mapping[str, Any]]) -> dict[int, str]:
 
 # --------------------------------------------------------------------------------------------- code
 
-_SEEDING = re.compile(
-    r"\b(?:random\.seed|np\.random\.seed|numpy\.random\.seed|torch\.manual_seed|tf\.random\.set_seed|"
-    r"set_random_seed|seed_everything)\s*\(|default_rng\(\s*[^)\s]|%load_ext\s+jupyter_repro"
-)
-_RANDOM_CALLS = re.compile(
-    r"\b(?:random\.(?:random|randint|randrange|choice|choices|shuffle|sample|uniform|gauss|"
-    r"normalvariate|triangular|betavariate|expovariate)|"
-    r"(?:np|numpy)\.random\.(?!(?:seed|default_rng|SeedSequence|Generator|PCG64|RandomState)\b)\w+|"
-    r"torch\.(?:rand|randn|randint|randperm|normal|bernoulli)\w*|uuid\.uuid4|secrets\.\w+|os\.urandom)"
-    r"\s*\(|\b(?:default_rng|RandomState)\(\s*\)"
-)
-"""Calls that draw randomness; a generator made without a seed counts as a draw."""
-
-
-def draws_randomness(source: str) -> bool:
-    """Whether code visibly draws from a random generator (the one rule for causes and ``--jobs``)."""
-    return _RANDOM_CALLS.search(source) is not None
-
-
 _CLOCK_CALLS = re.compile(
     r"\b(?:time\.(?:time|time_ns|perf_counter|monotonic|process_time|localtime|ctime|strftime)|"
     r"datetime\.(?:now|today|utcnow)|date\.today|Timestamp\.(?:now|today)|pd\.(?:Timestamp\.now|"
@@ -434,8 +416,8 @@ _URL = re.compile(r"""https?://[^\s'"<>)]+""")
 
 def _code_causes(cell: CellEvidence, notebook: NotebookEvidence) -> list[Cause]:
     causes = []
-    draws = _RANDOM_CALLS.findall(cell.source)
-    if draws and not notebook.seeded and not _SEEDING.search(cell.source):
+    draws = RANDOM_CALLS.findall(cell.source)
+    if draws and not notebook.seeded and not SEEDING.search(cell.source):
         call = re.sub(r"\s*\(.*$", "", draws[0])
         causes.append(
             Cause(
@@ -502,7 +484,7 @@ def volatile_names(sources: Mapping[int, str], *, seeded: bool) -> dict[str, tup
     for index in sorted(sources):
         for assigned in _ASSIGNED.finditer(sources[index]):
             name, value = assigned.group(1), assigned.group(2)
-            call = _CLOCK_CALLS.search(value) or (None if seeded else _RANDOM_CALLS.search(value))
+            call = _CLOCK_CALLS.search(value) or (None if seeded else RANDOM_CALLS.search(value))
             if call is not None:
                 found[name] = (index, re.sub(r"\s*\(.*$", "", call.group(0).strip()))
             else:

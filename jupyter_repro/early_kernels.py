@@ -33,9 +33,45 @@ from jupyter_repro.run_state import RunOptions
 class EarlyKernels:
     """The kernels started for a run before it was planned; the runner takes them one by one."""
 
-    def __init__(self, kernels: Sequence[Any] = (), log: Path | None = None) -> None:
+    def __init__(
+        self,
+        kernels: Sequence[Any] = (),
+        log: Path | None = None,
+        kernel_name: str | None = None,
+        created: Sequence[Path] = (),
+    ) -> None:
         self._kernels = list(kernels)
         self._log = log
+        self._kernel_name = kernel_name
+        self._created = list(created)  # folders made for the log, deepest first
+
+    @classmethod
+    def start(cls, count: int, home: Path, kernel_name: str, cwd: Path) -> EarlyKernels:
+        """Start ``count`` kernels of ``kernel_name`` in ``cwd``, logging under ``home`` (made if
+        needed: a run that then stops before it is recorded removes what was made for it)."""
+        early = cls(kernel_name=kernel_name)
+        try:
+            early.resize(count, kernel_name, home, cwd)
+        except OSError:  # no folder for the log: no early kernels; the run's own checks say why
+            early.stop_unused()
+            return cls()
+        return early
+
+    def resize(self, count: int, kernel_name: str, home: Path, cwd: Path) -> None:
+        """Keep ``count`` kernels of ``kernel_name``: start the missing ones, stop the others.
+
+        The first kernels may be started from the notebook's raw JSON, before nbformat read it
+        (prepare.py); the notebook as read may then need another number, or another kernelspec.
+        """
+        if kernel_name != self._kernel_name:
+            self._stop_kernels()
+            self._kernel_name = kernel_name
+        while len(self._kernels) > count:
+            stop_kernel(self._kernels.pop())
+        if len(self._kernels) < count:
+            with open(self._log_path(home), "ab") as log:
+                while len(self._kernels) < count:
+                    self._kernels.append(start_kernel_serialised(kernel_name, cwd, log))
 
     def take(self) -> Any:
         """A started kernel for the next lane (or the run's one kernel), or None when none is left."""
@@ -43,6 +79,7 @@ class EarlyKernels:
 
     def move_log(self, home: Path, run_id: str) -> None:
         """Make the early kernels' log the run's ``kernel.log`` (later kernels append to it)."""
+        self._created = []  # the run is recorded in the home: nothing made for it is removed
         if self._log is None:
             return
         target = layout.kernel_log_path(home, run_id)
@@ -51,27 +88,39 @@ class EarlyKernels:
         self._log = None
 
     def stop_unused(self) -> None:
-        """Stop the kernels nobody took, and drop a log that never became a run's."""
-        while self._kernels:
-            stop_kernel(self._kernels.pop())
+        """Stop the kernels nobody took; drop a log that never became a run's, and the folders made
+        only to hold it."""
+        self._stop_kernels()
         if self._log is not None:
             self._log.unlink(missing_ok=True)
             self._log = None
+        for folder in self._created:
+            try:
+                folder.rmdir()  # only when empty: another process may have used it since
+            except OSError:
+                break
+        self._created = []
+
+    def _stop_kernels(self) -> None:
+        while self._kernels:
+            stop_kernel(self._kernels.pop())
+
+    def _log_path(self, home: Path) -> Path:
+        if self._log is None:
+            tmp = ArtifactStore(home).tmp
+            self._created = _missing_folders(tmp)
+            tmp.mkdir(parents=True, exist_ok=True)
+            self._log = tmp / f"kernel-{os.getpid()}-{uuid.uuid4().hex[:8]}.log"
+        return self._log
 
 
-def start_early_kernels(
-    steps: Sequence[Step], options: RunOptions, home: Path, kernel_name: str, cwd: Path
-) -> EarlyKernels:
-    """Start the kernels the run will certainly need (none when that is not certain)."""
-    store = ArtifactStore(home)
-    count = early_kernel_count(steps, options, store)
-    if count == 0:
-        return EarlyKernels()
-    store.tmp.mkdir(parents=True, exist_ok=True)
-    log_path = store.tmp / f"kernel-{os.getpid()}-{uuid.uuid4().hex[:8]}.log"
-    with open(log_path, "ab") as log:
-        kernels = [start_kernel_serialised(kernel_name, cwd, log) for _ in range(count)]
-    return EarlyKernels(kernels, log_path)
+def _missing_folders(folder: Path) -> list[Path]:
+    """``folder`` and those of its parents that do not exist yet, deepest first."""
+    missing = []
+    while not folder.exists() and folder.parent != folder:
+        missing.append(folder)
+        folder = folder.parent
+    return missing
 
 
 def early_kernel_count(steps: Sequence[Step], options: RunOptions, store: ArtifactStore) -> int:

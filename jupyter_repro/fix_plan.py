@@ -30,11 +30,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
 from typing import Any, Literal
 
-from jupyter_repro.cell_causes import draws_randomness
 from jupyter_repro.compare import compare_cell
 from jupyter_repro.fix_edits import Edit, apply_edits, file_diff, notebook_diff
 from jupyter_repro.fix_reorder import plan_reorder
 from jupyter_repro.pipeline import build_pipeline
+from jupyter_repro.randomness import draws_randomness
 
 REQUIREMENTS_FILE = "requirements.txt"
 DATA_FOLDER = "data"

@@ -20,13 +20,7 @@ HOME_ENV = "JUPYTER_REPRO_HOME"
 
 def find_home(start: Path | None = None, explicit: str | os.PathLike[str] | None = None) -> Path:
     """Return the repro home for a notebook (or folder) ``start``, creating it when needed."""
-    chosen = explicit if explicit is not None else os.environ.get(HOME_ENV) or None
-    if chosen is not None:
-        # $VARS too: an exported job may give each worker its own home ($AIRFLOW_CTX_TASK_ID)
-        home = Path(os.path.expandvars(str(chosen))).expanduser().resolve()
-    else:
-        folder = _folder_of(start)
-        home = _nearest_existing_home(folder) or folder / HOME_DIRNAME
+    home = locate_home(start, explicit)
     try:
         home.mkdir(parents=True, exist_ok=True)
     except OSError as error:
@@ -36,6 +30,16 @@ def find_home(start: Path | None = None, explicit: str | os.PathLike[str] | None
             hint="pass another folder with --home or JUPYTER_REPRO_HOME",
         ) from None
     return home
+
+
+def locate_home(start: Path | None = None, explicit: str | os.PathLike[str] | None = None) -> Path:
+    """The repro home :func:`find_home` returns, without creating it (it may not exist)."""
+    chosen = explicit if explicit is not None else os.environ.get(HOME_ENV) or None
+    if chosen is not None:
+        # $VARS too: an exported job may give each worker its own home ($AIRFLOW_CTX_TASK_ID)
+        return Path(os.path.expandvars(str(chosen))).expanduser().resolve()
+    folder = _folder_of(start)
+    return _nearest_existing_home(folder) or folder / HOME_DIRNAME
 
 
 def _folder_of(start: Path | None) -> Path:

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from jupyter_repro.model import Step
+from jupyter_repro.randomness import draws_randomness
 
 
 @dataclass(frozen=True)
@@ -55,10 +56,6 @@ def plan_lanes(steps: Sequence[Step], to_run: Iterable[str]) -> list[Lane]:
 
 def serial_reason(steps: Sequence[Step], to_run: Iterable[str]) -> str | None:
     """Why the steps to run must run one after another even with ``--jobs N``, or None."""
-    # imported here: cell_causes brings the comparison's formatting rules (30 ms), which a run
-    # with --jobs 1, the usual case, never needs
-    from jupyter_repro.cell_causes import draws_randomness
-
     wanted = set(to_run)
     for step in steps:
         if step.name not in wanted:

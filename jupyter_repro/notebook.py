@@ -70,6 +70,13 @@ def load_notebook(path: str | os.PathLike[str]) -> Any:
     not JSON or not a notebook at all, and :class:`TagError` when a cell's tags are not a list of
     strings. Returns an ``nbformat.NotebookNode`` (typed ``Any``: nbformat is only partly typed).
     """
+    return notebook_from_json(read_notebook_json(path), str(path))
+
+
+def read_notebook_json(path: str | os.PathLike[str]) -> Any:
+    """The parsed JSON of the file ``path``, not yet checked to be a notebook: the first half of
+    :func:`load_notebook`, with the same errors. It needs only the standard library; nbformat is
+    imported by the second half, :func:`notebook_from_json`."""
     nb_path = Path(path)
     shown = str(path)
     if not nb_path.exists():
@@ -97,7 +104,7 @@ def load_notebook(path: str | os.PathLike[str]) -> Any:
         raise NotebookError(
             f"not valid JSON{where}", notebook=shown, hint="is this an .ipynb file?"
         ) from None
-    return notebook_from_json(data, shown)
+    return data
 
 
 def notebook_from_json(data: Any, shown: str) -> Any:

@@ -2,10 +2,12 @@
 
 :func:`prepare_run` is the first part of :func:`jupyter_repro.runner.run_pipeline`: read the
 notebook, build its pipeline, check the parameters, find the repro home, and start the kernels that
-early_kernels.py says the run will certainly need. It imports only what that takes (nbformat, the
-pipeline, jupyter_client), not the ledger, the cache's transport, papermill or the comparison, so
-the CLI calls it *before* importing the runner or verify: the kernels (0.3 s each to boot) then
-boot while the rest of the command is imported (0.2 s), instead of after it.
+early_kernels.py says the run will certainly need. The kernels come first, counted from the
+notebook's raw JSON, so that they boot while nbformat is imported and the notebook read properly;
+the count is then checked against the notebook as read. The module imports only what that takes
+(the pipeline; nbformat and jupyter_client when used), not the ledger, the cache's transport,
+papermill or the comparison, so the CLI calls it *before* importing the runner or verify: the
+kernels (0.3 s each to boot) then also boot while the rest of the command is imported (0.2 s).
 """
 
 from __future__ import annotations
@@ -16,10 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from jupyter_repro.early_kernels import EarlyKernels, start_early_kernels
-from jupyter_repro.home import check_trusted, find_home
+from jupyter_repro.cache import ArtifactStore
+from jupyter_repro.early_kernels import EarlyKernels, early_kernel_count
+from jupyter_repro.errors import ReproError
+from jupyter_repro.home import check_trusted, find_home, locate_home
 from jupyter_repro.model import Pipeline, Step
-from jupyter_repro.notebook import load_notebook
+from jupyter_repro.notebook import SUPPORTED_MAJOR, notebook_from_json, read_notebook_json
 from jupyter_repro.params import resolve_parameters
 from jupyter_repro.pipeline import build_pipeline
 from jupyter_repro.run_state import RunOptions
@@ -51,24 +55,71 @@ def prepare_run(notebook_path: str | os.PathLike[str], options: RunOptions) -> P
     from jupyter_repro.env import notebook_kernel_name
 
     path = Path(notebook_path)
-    source = load_notebook(path)
-    pipeline = build_pipeline(source, str(notebook_path))
-    declared = {name: pipeline.parameters.get(name) for name in pipeline.parameter_names}
-    resolve_parameters(declared, options.parameters, notebook=str(notebook_path))
-    home = find_home(path, options.home)
-    check_trusted(home)
-    selected = selected_steps(pipeline, options.step)
-    kernel_name = options.kernel_name or notebook_kernel_name(source)
+    shown = str(notebook_path)
+    data = read_notebook_json(path)
+    cwd = path.resolve().parent
+    early = _start_from_json(data, shown, options, path, cwd)
+    try:
+        source = notebook_from_json(data, shown)
+        pipeline = build_pipeline(source, shown)
+        declared = {name: pipeline.parameters.get(name) for name in pipeline.parameter_names}
+        resolve_parameters(declared, options.parameters, notebook=shown)
+        home = find_home(path, options.home)
+        check_trusted(home)
+        selected = selected_steps(pipeline, options.step)
+        kernel_name = options.kernel_name or notebook_kernel_name(source)
+        early.resize(early_kernel_count(selected, options, ArtifactStore(home)), kernel_name, home, cwd)
+    except BaseException:
+        early.stop_unused()
+        raise
     return PreparedRun(
         path=path,
-        shown=str(notebook_path),
+        shown=shown,
         source=source,
         pipeline=pipeline,
         parameters={**pipeline.parameters, **options.parameters},
         selected=selected,
         home=home,
-        early=start_early_kernels(selected, options, home, kernel_name, path.resolve().parent),
+        early=early,
     )
+
+
+def _start_from_json(data: Any, shown: str, options: RunOptions, path: Path, cwd: Path) -> EarlyKernels:
+    """The kernels the notebook's raw JSON says the run will certainly need, started at once.
+
+    Reading the notebook properly (nbformat's schema, its repairs) costs nbformat's import, 0.07 s;
+    the kernels need only its steps and kernelspec, which the JSON of a current notebook already
+    gives. So they start first, and boot during that reading: :func:`prepare_run` then corrects the
+    count from the notebook as read (an old nbformat, a repaired kernelspec, an error).
+    """
+    from jupyter_repro.env import notebook_kernel_name
+
+    steps = _steps_in_json(data, shown, options.step)
+    if not steps:
+        return EarlyKernels()
+    home = locate_home(path, options.home)
+    if home.exists() and not home.is_dir():
+        return EarlyKernels()  # the proper reading says what is wrong with it
+    try:
+        check_trusted(home)
+    except ReproError:
+        return EarlyKernels()
+    count = early_kernel_count(steps, options, ArtifactStore(home))
+    if count == 0:
+        return EarlyKernels()
+    return EarlyKernels.start(count, home, options.kernel_name or notebook_kernel_name(data), cwd)
+
+
+def _steps_in_json(data: Any, shown: str, only: str | None) -> list[Step]:
+    """The steps an nbformat 4 notebook's raw JSON tags, or none when that is not certain."""
+    if not isinstance(data, dict) or data.get("nbformat") != SUPPORTED_MAJOR:
+        return []
+    if not isinstance(data.get("cells"), list) or not isinstance(data.get("metadata", {}), dict):
+        return []
+    try:
+        return selected_steps(build_pipeline(data, shown), only)
+    except Exception:  # a malformed cell or tag: the proper reading reports it, this only guessed
+        return []
 
 
 def selected_steps(pipeline: Pipeline, only: str | None) -> list[Step]:

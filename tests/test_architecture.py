@@ -26,6 +26,7 @@ CORE = (
     "results",
     "causes",
     "cell_causes",
+    "randomness",
     "lanes",
     "evidence",
     "gc_plan",

@@ -16,8 +16,10 @@ from conftest import build_notebook
 
 from jupyter_repro import early_kernels, layout, runner
 from jupyter_repro.cache import ArtifactStore
-from jupyter_repro.early_kernels import EarlyKernels, early_kernel_count, start_early_kernels
+from jupyter_repro.early_kernels import EarlyKernels, early_kernel_count
+from jupyter_repro.errors import NotebookError, ParameterError, ReproError
 from jupyter_repro.model import Step
+from jupyter_repro.prepare import _steps_in_json
 from jupyter_repro.remote import RemoteConfig
 from jupyter_repro.runner import RunOptions, run_pipeline
 
@@ -55,6 +57,18 @@ def test_when_a_step_may_be_cached_nothing_starts_early(tmp_path: Path) -> None:
     empty = ArtifactStore(tmp_path / "other")
     remote = RemoteConfig.resolve(f"file://{tmp_path / 'team'}", read_only=False)
     assert early_kernel_count(TWO_BRANCHES, RunOptions(remote=remote), empty) == 0  # the team may have it
+
+
+def test_the_steps_are_read_from_the_raw_json_only_when_it_is_a_current_notebook() -> None:
+    current = build_notebook([("left = 1", ["step:left"]), ("right = 2", ["step:right"])])
+    assert [step.name for step in _steps_in_json(current, "nb.ipynb", None)] == ["left", "right"]
+    assert [step.name for step in _steps_in_json(current, "nb.ipynb", "right")] == ["right"]
+    assert _steps_in_json(current, "nb.ipynb", "missing") == []  # the proper reading says so
+    old = {"nbformat": 3, "nbformat_minor": 0, "metadata": {}, "worksheets": [{"cells": []}]}
+    assert _steps_in_json(old, "nb.ipynb", None) == []  # converted by nbformat first
+    broken = {**current, "cells": ["not a cell", *current["cells"]]}
+    assert _steps_in_json(broken, "nb.ipynb", None) == []
+    assert _steps_in_json([], "nb.ipynb", None) == []
 
 
 # ------------------------------------------------------------------------------------- real kernels
@@ -124,7 +138,7 @@ def test_a_cached_run_starts_no_kernel_and_no_cache_starts_one_early(
 @pytest.mark.kernel
 def test_kernels_nobody_took_are_stopped_and_their_log_removed(tmp_path: Path) -> None:
     home = tmp_path / ".repro"
-    started = start_early_kernels(TWO_BRANCHES, RunOptions(jobs=2), home, "python3", tmp_path)
+    started = EarlyKernels.start(2, home, "python3", tmp_path)
     logs = list(ArtifactStore(home).tmp.glob("kernel-*.log"))
     assert len(logs) == 1
     kernels = [started.take(), started.take()]
@@ -150,3 +164,38 @@ def test_the_jupyter_client_hooks_the_kernel_start_and_stop_rely_on_exist() -> N
     from jupyter_repro.kernel_process import ready_client_class
 
     assert issubclass(ready_client_class(), AsyncKernelClient)
+
+
+def unreadable_outputs(nb: dict[str, Any]) -> dict[str, Any]:
+    nb["cells"][1]["outputs"] = "not a list"  # the JSON names the steps; nbformat's reading refuses it
+    return nb
+
+
+@pytest.mark.kernel
+@pytest.mark.parametrize(
+    ("spoil", "options", "error"),
+    [
+        (unreadable_outputs, {}, NotebookError),
+        (lambda nb: nb, {"parameters": {"unknown": 1}}, ParameterError),
+    ],
+    ids=["invalid-notebook", "unknown-parameter"],
+)
+def test_a_run_refused_after_its_kernels_started_stops_them_and_leaves_no_home(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    spoil: Any,
+    options: dict[str, Any],
+    error: type[ReproError],
+) -> None:
+    """The kernels start from the notebook's raw JSON, before it is read properly; when the reading
+    (or the parameters) then refuse the run, the kernels are stopped and the folders made for their
+    log removed: a refused run leaves nothing, as it did when the kernels started after reading."""
+    early = StartSpy(monkeypatch, early_kernels)
+    path = tmp_path / "nb.ipynb"
+    path.write_text(json.dumps(spoil(build_notebook(BRANCH_CELLS))), encoding="utf-8")
+    home = tmp_path / "project" / ".repro"
+    with pytest.raises(error):
+        run_pipeline(path, RunOptions(home=str(home), jobs=2, **options))
+    assert len(early.kernels) == 2
+    assert not any(kernel.has_kernel for kernel in early.kernels)
+    assert not (tmp_path / "project").exists()

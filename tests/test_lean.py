@@ -61,3 +61,27 @@ def test_blocked_modules_are_importable_again_afterwards(modules: Path) -> None:
         importlib.import_module("user")
     sys.modules.pop("user", None)
     assert importlib.import_module("user").value() == 42
+
+
+def test_papermill_is_imported_without_its_plugins_and_the_discovery_is_restored(tmp_path: Path) -> None:
+    """A papermill engine plugin installed beside papermill is not loaded (the run uses papermill's
+    own engine), and afterwards the ``entrypoints`` package finds it again."""
+    import subprocess
+
+    dist = tmp_path / "papermill_fake_engine-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: papermill-fake-engine\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text("[papermill.engine]\nfake = fake_engine_module:Engine\n")
+    script = (
+        "import sys, entrypoints\n"
+        f"sys.path.insert(0, {str(tmp_path)!r})\n"
+        "from jupyter_repro._lean import import_papermill\n"
+        "import_papermill()\n"
+        "from papermill.engines import papermill_engines\n"
+        "print(sorted(name for name in papermill_engines._engines if name))\n"
+        "print([ep.name for ep in entrypoints.get_group_all('papermill.engine')])\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    engines, found_after = done.stdout.splitlines()
+    assert engines == "['nbclient']"  # the plugin (whose module does not even exist) was not loaded
+    assert found_after == "['fake']"
