@@ -16,7 +16,7 @@ import json
 import platform
 import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from importlib import metadata
 from typing import Any
 
@@ -29,10 +29,10 @@ def norm(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def owners_from_files(dists: Iterable[metadata.Distribution]) -> dict[str, list[str]]:
+def owners_from_files(dists: Iterable[tuple[metadata.Distribution, str]]) -> dict[str, list[str]]:
     """Top-level import names -> distributions, for Python < 3.10 (no ``packages_distributions()``)."""
     owners: dict[str, list[str]] = {}
-    for dist in dists:
+    for dist, name in dists:
         tops = set((dist.read_text("top_level.txt") or "").split())
         for entry in dist.files or ():
             if len(entry.parts) > 1 and entry.parts[0].isidentifier():
@@ -40,7 +40,25 @@ def owners_from_files(dists: Iterable[metadata.Distribution]) -> dict[str, list[
             elif len(entry.parts) == 1 and entry.suffix == ".py":
                 tops.add(entry.stem)
         for top in tops:
-            owners.setdefault(top, []).append(dist.metadata["Name"])
+            owners.setdefault(top, []).append(name)
+    return owners
+
+
+def owners_from_top_levels(dists: Iterable[tuple[metadata.Distribution, str]]) -> dict[str, list[str]] | None:
+    """``metadata.packages_distributions()``, from distributions whose metadata was read already.
+
+    The standard library's version reads every distribution's metadata again only for its name
+    (0.04 s for 200 distributions); its two helpers give the same answer from the names read once.
+    None when this Python does not have them (then the public function is used).
+    """
+    declared = getattr(metadata, "_top_level_declared", None)
+    inferred = getattr(metadata, "_top_level_inferred", None)
+    if declared is None or inferred is None:
+        return None
+    owners: dict[str, list[str]] = {}
+    for dist, name in dists:
+        for top in declared(dist) or inferred(dist):
+            owners.setdefault(top, []).append(name)
     return owners
 
 
@@ -48,19 +66,21 @@ def facts() -> dict[str, Any]:
     """What this interpreter is, and every distribution it can import (the first on ``sys.path`` wins)."""
     packages: dict[str, str] = {}
     local: list[str] = []
-    seen: list[metadata.Distribution] = []
+    every: list[tuple[metadata.Distribution, str]] = []
     for dist in metadata.distributions():
-        name = dist.metadata["Name"]
+        info = dist.metadata  # parsed on every access: read once
+        name = info["Name"]
+        every.append((dist, name))
         if not name or norm(name) in packages:
             continue  # the first one on sys.path wins, as for imports
-        packages[norm(name)] = dist.version
-        seen.append(dist)
+        packages[norm(name)] = info["Version"]
         if dist.read_text("direct_url.json"):
             local.append(norm(name))  # editable, local path, VCS or URL install: not from an index
+    owners: Mapping[str, list[str]]
     if hasattr(metadata, "packages_distributions"):
-        owners = metadata.packages_distributions()
+        owners = owners_from_top_levels(every) or metadata.packages_distributions()
     else:
-        owners = owners_from_files(seen)
+        owners = owners_from_files((dist, name) for dist, name in every if name and norm(name) in packages)
     return {
         "implementation": platform.python_implementation(),
         "python_version": platform.python_version(),

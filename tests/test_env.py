@@ -165,6 +165,25 @@ def test_the_capture_script_is_the_env_capture_module_and_importing_it_does_noth
     assert env_capture.MARKER == CAPTURE_MARKER
 
 
+def test_the_capture_reads_each_distribution_once_and_answers_as_the_standard_library() -> None:
+    """The capture parses each distribution's metadata once and maps import names to distributions
+    itself; the answer must stay the standard library's (it is part of the environment's hash)."""
+    from importlib import metadata
+
+    from jupyter_repro import env_capture
+
+    facts = env_capture.facts()
+    expected = {
+        top: sorted({env_capture.norm(name) for name in names})
+        for top, names in metadata.packages_distributions().items()
+    }
+    assert facts["packages_distributions"] == expected
+    first_seen: dict[str, str] = {}
+    for dist in metadata.distributions():
+        first_seen.setdefault(env_capture.norm(dist.metadata["Name"]), dist.version)
+    assert facts["packages"] == first_seen
+
+
 def test_the_capture_script_run_as_the_server_runs_it_prints_one_marked_line(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
