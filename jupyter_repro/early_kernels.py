@@ -20,7 +20,7 @@ import os
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jupyter_repro import layout
 from jupyter_repro.cache import ArtifactStore
@@ -29,9 +29,13 @@ from jupyter_repro.lanes import plan_lanes, serial_reason
 from jupyter_repro.model import Step
 from jupyter_repro.run_state import RunOptions
 
+if TYPE_CHECKING:
+    from jupyter_repro.env import CaptureAhead
+
 
 class EarlyKernels:
-    """The kernels started for a run before it was planned; the runner takes them one by one."""
+    """The kernels started for a run before it was planned, which the runner takes one by one; and
+    the environment capture started with them (``env.CaptureAhead``), when the run needs one."""
 
     def __init__(
         self,
@@ -44,6 +48,7 @@ class EarlyKernels:
         self._log = log
         self._kernel_name = kernel_name
         self._created = list(created)  # folders made for the log, deepest first
+        self.capture: CaptureAhead | None = None
 
     @classmethod
     def start(cls, count: int, home: Path, kernel_name: str, cwd: Path) -> EarlyKernels:
@@ -77,6 +82,11 @@ class EarlyKernels:
         """A started kernel for the next lane (or the run's one kernel), or None when none is left."""
         return self._kernels.pop(0) if self._kernels else None
 
+    def take_capture(self) -> CaptureAhead | None:
+        """The environment capture started with the kernels (once), or None."""
+        capture, self.capture = self.capture, None
+        return capture
+
     def move_log(self, home: Path, run_id: str) -> None:
         """Make the early kernels' log the run's ``kernel.log`` (later kernels append to it)."""
         self._created = []  # the run is recorded in the home: nothing made for it is removed
@@ -88,9 +98,12 @@ class EarlyKernels:
         self._log = None
 
     def stop_unused(self) -> None:
-        """Stop the kernels nobody took; drop a log that never became a run's, and the folders made
-        only to hold it."""
+        """Stop the kernels nobody took and a capture nobody asked for; drop a log that never became
+        a run's, and the folders made only to hold it."""
         self._stop_kernels()
+        capture = self.take_capture()
+        if capture is not None:
+            capture.abandon()
         if self._log is not None:
             self._log.unlink(missing_ok=True)
             self._log = None

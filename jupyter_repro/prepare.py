@@ -52,7 +52,7 @@ def prepare_run(notebook_path: str | os.PathLike[str], options: RunOptions) -> P
     The caller owns the kernels: ``run_pipeline(path, options, prepared)`` takes them, and stops
     those it did not use; a caller that ends up not running calls ``prepared.early.stop_unused()``.
     """
-    from jupyter_repro.env import notebook_kernel_name
+    from jupyter_repro.env import notebook_kernel_name, start_capture_ahead
 
     path = Path(notebook_path)
     shown = str(notebook_path)
@@ -60,6 +60,8 @@ def prepare_run(notebook_path: str | os.PathLike[str], options: RunOptions) -> P
     cwd = path.resolve().parent
     early = _start_from_json(data, shown, options, path, cwd)
     try:
+        if options.kernel_name is None and _is_current_json(data):  # the run captures its kernel's
+            early.capture = start_capture_ahead(path, data, locate_home(path, options.home))
         source = notebook_from_json(data, shown)
         pipeline = build_pipeline(source, shown)
         declared = {name: pipeline.parameters.get(name) for name in pipeline.parameter_names}
@@ -112,14 +114,19 @@ def _start_from_json(data: Any, shown: str, options: RunOptions, path: Path, cwd
 
 def _steps_in_json(data: Any, shown: str, only: str | None) -> list[Step]:
     """The steps an nbformat 4 notebook's raw JSON tags, or none when that is not certain."""
-    if not isinstance(data, dict) or data.get("nbformat") != SUPPORTED_MAJOR:
-        return []
-    if not isinstance(data.get("cells"), list) or not isinstance(data.get("metadata", {}), dict):
+    if not _is_current_json(data):
         return []
     try:
         return selected_steps(build_pipeline(data, shown), only)
     except Exception:  # a malformed cell or tag: the proper reading reports it, this only guessed
         return []
+
+
+def _is_current_json(data: Any) -> bool:
+    """Whether raw JSON has the shape of an nbformat 4 notebook (what nbformat reads without converting)."""
+    if not isinstance(data, dict) or data.get("nbformat") != SUPPORTED_MAJOR:
+        return False
+    return isinstance(data.get("cells"), list) and isinstance(data.get("metadata", {}), dict)
 
 
 def selected_steps(pipeline: Pipeline, only: str | None) -> list[Step]:

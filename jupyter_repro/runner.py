@@ -101,7 +101,7 @@ def _record_and_execute(run: PreparedRun, options: RunOptions, early: EarlyKerne
     path, home = run.path, run.home
     snapshot = take_snapshot(path, run.source, run.parameters)
     if options.kernel_name is None:
-        environment = capture_for_notebook(path, run.source, home)
+        environment = capture_for_notebook(path, run.source, home, early.take_capture())
     else:
         environment = capture_environment(kernel_interpreter(options.kernel_name), cwd=path.resolve().parent)
     if options.capture_lock:

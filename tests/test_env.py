@@ -10,6 +10,7 @@ import sys
 from dataclasses import replace
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -324,3 +325,67 @@ def test_a_pip_compile_that_takes_too_long_is_cut_off(tmp_path: Path) -> None:
     locked = lock_environment(_snapshot(six="1.17.0"), ["six"], tmp_path, timeout_s=0.05)
     assert locked.lock is None
     assert locked.lock_error == "pip-compile did not finish within 0.05 s"
+
+
+PYTHON_NOTEBOOK = {
+    "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
+}
+
+
+def test_a_capture_started_ahead_is_the_one_the_run_waits_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A first run starts the capture as soon as the notebook is read (it then runs while the
+    kernels boot); the snapshot is the one a capture made at that point gives, and no second
+    capture runs. Once the snapshot cache can answer, nothing starts ahead."""
+    from jupyter_repro import env
+
+    notebook = tmp_path / "nb.ipynb"
+    home = tmp_path / "home"
+    ahead = env.start_capture_ahead(notebook, PYTHON_NOTEBOOK, home)
+    assert ahead is not None
+    fresh = env.capture_for_notebook(notebook, PYTHON_NOTEBOOK)
+
+    def no_second_capture(*args: object) -> None:
+        raise AssertionError("the capture started ahead was not used")
+
+    monkeypatch.setattr(env, "_run_capture_script", no_second_capture)
+    snapshot = env.capture_for_notebook(notebook, PYTHON_NOTEBOOK, home, ahead)
+    assert snapshot.hash == fresh.hash
+    assert env.start_capture_ahead(notebook, PYTHON_NOTEBOOK, home) is None  # the cache answers
+
+
+def test_a_run_refused_after_its_capture_started_stops_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from jupyter_repro import env
+    from jupyter_repro.errors import ParameterError
+    from jupyter_repro.prepare import prepare_run
+    from jupyter_repro.run_state import RunOptions
+
+    started: list[env.CaptureAhead | None] = []
+    real = env.start_capture_ahead
+
+    def spy(*args: Any) -> env.CaptureAhead | None:
+        started.append(real(*args))
+        return started[-1]
+
+    monkeypatch.setattr(env, "start_capture_ahead", spy)
+    monkeypatch.setattr(env, "CAPTURE_SCRIPT", "import time; time.sleep(60)")  # still running when refused
+    path = tmp_path / "nb.ipynb"
+    cells = [
+        {
+            "cell_type": "code",
+            "id": "c0",
+            "metadata": {},
+            "source": "x = 1",
+            "outputs": [],
+            "execution_count": None,
+        }
+    ]
+    path.write_text(json.dumps({**PYTHON_NOTEBOOK, "nbformat": 4, "nbformat_minor": 5, "cells": cells}))
+    with pytest.raises(ParameterError):
+        prepare_run(path, RunOptions(home=str(tmp_path / "home"), parameters={"unknown": 1}))
+    assert len(started) == 1
+    assert started[0] is not None
+    assert started[0]._process.poll() == -9  # killed and reaped, not left to run
