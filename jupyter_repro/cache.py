@@ -121,6 +121,14 @@ def _digest_chunks(algorithm: str, chunks: Iterable[bytes]) -> str | None:
     return None
 
 
+def _digest_file(algorithm: str, path: Path) -> str | None:
+    """Digest of a file with the named algorithm (this process's own: memory-mapped, all cores)."""
+    if algorithm == hashing.ALGORITHM:
+        return hashing.hash_file(path)
+    with path.open("rb") as handle:
+        return _digest_chunks(algorithm, _read_chunks(handle))
+
+
 def _read_chunks(handle: BinaryIO) -> Iterator[bytes]:
     return iter(lambda: handle.read(hashing.CHUNK_SIZE), b"")
 
@@ -144,6 +152,7 @@ class ArtifactStore:
         self.blobs = self.root / "blobs"
         self.entries = self.root / "entries"
         self.tmp = self.root / "tmp"
+        self._verified: dict[str, tuple[int, int, int]] = {}  # digest -> the blob's stat when verified
 
     # ---------------------------------------------------------------------------------------- blobs
 
@@ -196,15 +205,27 @@ class ArtifactStore:
         return data if _digest_chunks(digest.split(":", 1)[0], [data]) == digest else None
 
     def verify_blob(self, digest: str) -> bool:
-        """Whether a blob exists and its content still has its digest (reads the whole blob)."""
+        """Whether a blob exists and its content still has its digest.
+
+        Reads the whole blob, once per store object: planning verifies a cached step's blobs, and
+        the step that reads them links them moments later. A blob is never changed in place (it is
+        written under a temporary name and renamed), so the same file (inode, size, mtime) verified
+        by this object is not read again; anything that replaced or touched it is.
+        """
         path = self.blob_path(digest)
         if path is None:
             return False
         try:
-            with path.open("rb") as handle:
-                return _digest_chunks(digest.split(":", 1)[0], _read_chunks(handle)) == digest
+            info = path.stat()
+            identity = (info.st_ino, info.st_size, info.st_mtime_ns)
+            if self._verified.get(digest) == identity:
+                return True
+            if _digest_file(digest.split(":", 1)[0], path) != digest:
+                return False
         except OSError:
             return False
+        self._verified[digest] = identity
+        return True
 
     def copy_blob(self, digest: str, dest: str | os.PathLike[str]) -> bool:
         """Copy a verified blob to ``dest`` atomically; False (and no ``dest`` change) if damaged."""

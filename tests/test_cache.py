@@ -121,6 +121,33 @@ def test_damaged_blob_reads_as_absent(store: ArtifactStore, tmp_path: Path, dama
     assert sorted(path.name for path in tmp_path.iterdir()) == ["copy.bin", "home"]
 
 
+def test_a_store_reads_a_verified_blob_once_until_the_file_changes(
+    store: ArtifactStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Planning verifies a cached step's blobs and the step that reads them links them moments
+    later: the same store object does not hash the same file twice, but any change to it is seen."""
+    from jupyter_repro import cache
+
+    digest = store.put_bytes(b"a large frame" * 1000)
+    reads: list[Path] = []
+    real = cache._digest_file
+
+    def counting(algorithm: str, path: Path) -> str | None:
+        reads.append(path)
+        return real(algorithm, path)
+
+    monkeypatch.setattr(cache, "_digest_file", counting)
+    assert store.verify_blob(digest)
+    assert store.verify_blob(digest)
+    assert len(reads) == 1
+    assert ArtifactStore(store.root.parent).verify_blob(digest)  # another store object reads it
+    assert len(reads) == 2
+    flip_byte(blob_file(store, digest))  # in place, keeping size and (perhaps) mtime
+    os.utime(blob_file(store, digest), ns=(1, 1))
+    assert not store.verify_blob(digest)
+    assert len(reads) == 3
+
+
 @pytest.mark.parametrize(
     "digest",
     [
