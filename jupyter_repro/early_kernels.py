@@ -42,12 +42,11 @@ class EarlyKernels:
         kernels: Sequence[Any] = (),
         log: Path | None = None,
         kernel_name: str | None = None,
-        created: Sequence[Path] = (),
     ) -> None:
         self._kernels = list(kernels)
         self._log = log
         self._kernel_name = kernel_name
-        self._created = list(created)  # folders made for the log, deepest first
+        self._created: list[Path] = []  # folders made for the log, deepest first
         self.capture: CaptureAhead | None = None
 
     @classmethod
