@@ -176,6 +176,7 @@ def compare_outcome(outcome: RunOutcome) -> tuple[CellVerdict, ...]:
                 ignored=index in ignored,
                 # a cell meant to raise compares its error like any output: another error differs
                 new_raised=index in outcome.errors and index not in outcome.expected_errors,
+                new_error=outcome.errors.get(index),
             )
         elif index in selected:
             reason = f"not executed: {outcome.failure or 'its step did not run'}"

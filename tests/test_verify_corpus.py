@@ -489,6 +489,8 @@ def test_an_unknown_magic_saved_as_a_usage_error_is_expected_and_an_unexpected_o
     assert document["verdict"] == "failed"
     assert next((c["kind"], c["cell"]) for c in document["causes"] if c["kind"] == "error") == ("error", 0)
     assert "notamagic" in document["error"]
+    # the cell's own line names the error too (IPython printed it on stderr, with no error output)
+    assert document["cells"][0]["diff"] == "UsageError: Line magic function `%notamagic` not found."
 
 
 def test_a_cell_waiting_for_input_is_named_as_such(tmp_path: Path) -> None:

@@ -112,6 +112,7 @@ def compare_cell(
     *,
     ignored: bool,
     new_raised: bool | None = None,
+    new_error: Mapping[str, Any] | None = None,
     options: CompareOptions = DEFAULT_OPTIONS,
 ) -> CellComparison:
     """Compare one code cell's new outputs with its saved ones.
@@ -120,12 +121,14 @@ def compare_cell(
     ``new_raised`` says whether the new execution raised; None infers it from an ``error`` output. A
     raise is ``error`` unless the saved outputs show the same error (a notebook may demonstrate one);
     it wins over ``ignored`` because a failing cell is a failed run whatever its outputs.
+    ``new_error`` is the error the run recorded for the cell (``ename``, ``evalue``): it names the
+    failure when the outputs hold no error output (IPython reports a ``UsageError`` on stderr).
     """
     saved = tuple(normalise_outputs(saved_outputs, options))
     new = tuple(normalise_outputs(new_outputs, options))
     raised = _has_error(new_outputs) if new_raised is None else new_raised
     if raised and not _saved_shows_same_error(saved, new, options):
-        summary = _error_summary(new_outputs)
+        summary = _error_summary(new_outputs, new_error)
         reason = f"raised {summary.splitlines()[0]}"
         return CellComparison(index, "error", summary, reason, saved, new)
     if ignored:
@@ -150,9 +153,11 @@ def _saved_shows_same_error(
     return any(out.kind == "error" and texts_equivalent(out.text, last, options) for out in saved)
 
 
-def _error_summary(outputs: Sequence[Mapping[str, Any]]) -> str:
+def _error_summary(outputs: Sequence[Mapping[str, Any]], recorded: Mapping[str, Any] | None = None) -> str:
     """``ename: evalue`` and the end of the traceback, without colours: why the cell failed."""
     errors = [output for output in outputs if output.get("output_type") == "error"]
+    if not errors and recorded and recorded.get("ename"):
+        return f"{recorded['ename']}: {joined(recorded.get('evalue', ''))}"
     if not errors:
         return "the cell raised but recorded no error output (did the kernel die?)"
     error = errors[-1]
