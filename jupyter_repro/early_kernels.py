@@ -137,7 +137,7 @@ def _missing_folders(folder: Path) -> list[Path]:
 
 def early_kernel_count(steps: Sequence[Step], options: RunOptions, store: ArtifactStore) -> int:
     """How many kernels the run certainly needs before it is planned: 0 when a step may be cached."""
-    if not steps or not _every_step_executes(options, store):
+    if not steps or not every_step_executes(options, store):
         return 0
     if options.jobs <= 1:
         return 1
@@ -148,7 +148,8 @@ def early_kernel_count(steps: Sequence[Step], options: RunOptions, store: Artifa
     return min(options.jobs, sum(1 for lane in lanes if not lane.after))
 
 
-def _every_step_executes(options: RunOptions, store: ArtifactStore) -> bool:
+def every_step_executes(options: RunOptions, store: ArtifactStore) -> bool:
+    """Whether no step can be cached: ``--no-cache``, or an empty cache and no remote to look in."""
     if options.no_cache:
         return True
     return options.remote is None and not _has_entries(store)

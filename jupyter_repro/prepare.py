@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_repro.cache import ArtifactStore
-from jupyter_repro.early_kernels import EarlyKernels, early_kernel_count
+from jupyter_repro.early_kernels import EarlyKernels, early_kernel_count, every_step_executes
 from jupyter_repro.errors import ReproError
 from jupyter_repro.home import check_trusted, find_home, locate_home
 from jupyter_repro.model import Pipeline, Step
@@ -58,10 +58,11 @@ def prepare_run(notebook_path: str | os.PathLike[str], options: RunOptions) -> P
     shown = str(notebook_path)
     data = read_notebook_json(path)
     cwd = path.resolve().parent
-    early = _start_from_json(data, shown, options, path, cwd)
+    located = locate_home(path, options.home)  # not created yet: a refused run leaves none
+    early = _start_from_json(data, shown, options, located, cwd)
     try:
         if options.kernel_name is None and _is_current_json(data):  # the run captures its kernel's
-            early.capture = start_capture_ahead(path, data, locate_home(path, options.home))
+            early.capture = start_capture_ahead(path, data, located)
         source = notebook_from_json(data, shown)
         pipeline = build_pipeline(source, shown)
         declared = {name: pipeline.parameters.get(name) for name in pipeline.parameter_names}
@@ -86,7 +87,7 @@ def prepare_run(notebook_path: str | os.PathLike[str], options: RunOptions) -> P
     )
 
 
-def _start_from_json(data: Any, shown: str, options: RunOptions, path: Path, cwd: Path) -> EarlyKernels:
+def _start_from_json(data: Any, shown: str, options: RunOptions, home: Path, cwd: Path) -> EarlyKernels:
     """The kernels the notebook's raw JSON says the run will certainly need, started at once.
 
     Reading the notebook properly (nbformat's schema, its repairs) costs nbformat's import, 0.07 s;
@@ -96,17 +97,16 @@ def _start_from_json(data: Any, shown: str, options: RunOptions, path: Path, cwd
     """
     from jupyter_repro.env import notebook_kernel_name
 
-    steps = _steps_in_json(data, shown, options.step)
-    if not steps:
-        return EarlyKernels()
-    home = locate_home(path, options.home)
     if home.exists() and not home.is_dir():
         return EarlyKernels()  # the proper reading says what is wrong with it
     try:
         check_trusted(home)
     except ReproError:
         return EarlyKernels()
-    count = early_kernel_count(steps, options, ArtifactStore(home))
+    store = ArtifactStore(home)
+    if not every_step_executes(options, store):
+        return EarlyKernels()  # a step may be cached (the usual run): no pipeline built twice
+    count = early_kernel_count(_steps_in_json(data, shown, options.step), options, store)
     if count == 0:
         return EarlyKernels()
     return EarlyKernels.start(count, home, options.kernel_name or notebook_kernel_name(data), cwd)
